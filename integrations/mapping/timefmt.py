@@ -1,0 +1,91 @@
+"""KubeArmor time values -> ISO 8601 UTC strings with microseconds.
+
+One output form everywhere (``2023-08-23T18:05:48.301798Z``) so the Python
+mapper, the ingest pipeline and golden files agree byte for byte.
+Accepted inputs: epoch seconds (int/float, also ms > 1e11 and µs > 1e14),
+``UpdatedTime`` with micro- or milliseconds and ``Z``, zone-less (UTC),
+lower-case ``t``/``z`` fixtures, the karmor text form with a space.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Any, Optional, Tuple
+
+_UTC = timezone.utc
+_EPOCH = datetime(1970, 1, 1, tzinfo=_UTC)
+
+
+def epoch_seconds(value: Any) -> Optional[float]:
+    """Epoch seconds from a number or numeric string, scaling ms/µs inputs down."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    if not isinstance(value, (int, float)) or value != value or value in (float("inf"), float("-inf")):
+        return None
+    if value > 1e14:
+        value = value / 1e6
+    elif value > 1e11:
+        value = value / 1e3
+    if value < 0 or value > 32503680000:  # beyond year 3000 is garbage, not a time
+        return None
+    return float(value)
+
+
+@lru_cache(maxsize=4096)
+def _parse_text(text: str) -> Optional[Tuple[str, float]]:
+    s = text.strip().upper().replace(" ", "T", 1)
+    if s.endswith("Z"):
+        s = s[:-1] + "+00:00"
+    # Python 3.9/3.10 fromisoformat only takes 3 or 6 fraction digits: pad/cut to 6.
+    head, dot, rest = s.partition(".")
+    if dot:
+        i = 0
+        while i < len(rest) and rest[i].isdigit():
+            i += 1
+        frac, tail = rest[:i], rest[i:]
+        s = f"{head}.{(frac + '000000')[:6]}{tail}"
+    try:
+        dt = datetime.fromisoformat(s)
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=_UTC)
+    else:
+        dt = dt.astimezone(_UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), (dt - _EPOCH).total_seconds()
+
+
+def parse_time(value: Any) -> Optional[Tuple[str, float]]:
+    """``(iso, epoch_seconds)`` for any accepted time value, else ``None``."""
+    if isinstance(value, str):
+        if len(value) == 27 and value[10] == "T" and value[26] == "Z" and value[19] == ".":
+            # Fast path: KubeArmor's own microsecond form is already canonical.
+            hit = _parse_text(value)
+            return hit
+        if value.strip().lstrip("-").replace(".", "", 1).isdigit():
+            value = epoch_seconds(value)
+        else:
+            return _parse_text(value)
+    secs = epoch_seconds(value)
+    if secs is None:
+        return None
+    dt = datetime.fromtimestamp(secs, _UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), secs
+
+
+def to_iso(value: Any) -> Optional[str]:
+    """ISO 8601 UTC with microseconds, or ``None`` when the value is not a time."""
+    hit = parse_time(value)
+    return hit[0] if hit else None
+
+
+def now_iso() -> Tuple[str, float]:
+    """The current time as ``(iso, epoch_seconds)``."""
+    dt = datetime.now(_UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), dt.timestamp()
