@@ -103,3 +103,36 @@ class Rejected:
 
 
 ParseResult = Union[ParsedEvent, Rejected]
+
+
+class Delivery:
+    """One event on its way to a sink.
+
+    ``event_id`` the idempotent id (HashID or fingerprint); ``time`` event time
+    in epoch seconds with fraction; ``host`` the KubeArmor node (``HostName``)
+    or ``None``; ``stream`` ``"alert"`` or ``"log"`` (selects data stream /
+    sourcetype); ``body`` the document to write (ECS, CIM view or raw, as chosen
+    with ``--map``); ``raw`` the original event as received (a dict), used by
+    sinks that ship raw JSON (Elasticsearch ingest-pipeline mode, HEC raw).
+    """
+
+    __slots__ = ("event_id", "time", "host", "stream", "body", "raw")
+
+    def __init__(
+        self,
+        event_id: str,
+        time: float,
+        host: str | None,
+        stream: str,
+        body: Dict[str, Any],
+        raw: Any,
+    ) -> None:
+        self.event_id = event_id
+        self.time = time
+        self.host = host
+        self.stream = stream
+        self.body = body
+        self.raw = raw
+
+    def __repr__(self) -> str:
+        return f"Delivery({self.event_id!r}, {self.stream!r})"

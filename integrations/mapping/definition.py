@@ -36,7 +36,7 @@ _FACT_KEYS = {"id", "name", "doc", "from", "inputs", "when", "unless", "transfor
 _RULE_KEYS = {"id", "doc", "from", "inputs", "when", "unless", "transform", "default", "ecs", "ecs_append", "cim"}
 _ROUTE_KEYS = {"id", "dataset", "eventtype", "tags", "when", "unless"}
 _TABLE_KEYS = {"rows", "default", "case_insensitive", "ordered"}
-_SOURCE_FORMS = {"value", "setting", "format", "event_time", "cim_id"}
+_SOURCE_FORMS = {"constant", "setting", "format", "event_time", "cim_id"}
 _FORMAT_KEYS = {"format", "requires", "unless_value"}
 #: Sub-objects of the canonical event that references may walk into.
 _OBJECT_FIELDS = {"Owner": {"Ref", "Name", "Namespace"}, "ExecEvent": {"ExecID", "ExecutableName"}}
@@ -209,7 +209,7 @@ class _Loader:
                 raise _err(f"{self.where}: identity.fingerprint_fields", f"{f!r} is not a canonical field")
         d.identity = dict(ident)
         vf = raw.get("vendor_fields") or {}
-        for name, typ in vf.items():
+        for name in vf:
             if not (name.startswith("kubearmor.") or name.startswith("accuknox.")):
                 raise _err(f"{self.where}: vendor_fields.{name}", "vendor fields live under kubearmor.* or accuknox.*")
         d.vendor_fields = {str(k): str(v) for k, v in vf.items()}
@@ -272,9 +272,9 @@ class _Loader:
                 raise _err(where, f"unknown key(s) {sorted(set(spec) - {form})} in a {form} source")
             if form == "setting" and spec["setting"] not in self.defn.settings:
                 raise _err(where, f"unknown setting {spec['setting']!r}")
-            return Source(form, value=spec[form])
+            return Source("value" if form == "constant" else form, value=spec[form])
         if isinstance(spec, (bool, int, float)):
-            raise _err(where, f"use {{value: {spec!r}}} for a constant")
+            raise _err(where, f"use {{constant: {spec!r}}} for a constant")
         raise _err(where, f"cannot read a source from {spec!r}")
 
     def _conditions(self, spec: Any, where: str) -> List[Condition]:
@@ -500,7 +500,7 @@ def check_references(defn: Definition, ecs: Any, cim: Any) -> List[str]:
                 problems.append(f"{where}: the rule yields a list but ECS {target} is not an array field")
             if base not in _COMPATIBLE.get(etype, {base}):
                 problems.append(f"{where}: the rule yields {base} but the ECS type is {etype}")
-    for target, rule_id in ((t, c) for c, ts in defn.constants_ecs.items() for t in [c]):
+    for target in defn.constants_ecs:
         if ecs.field(target) is None:
             problems.append(f"constants: ECS target {target!r} is not an ECS field")
     datasets = [r.dataset for r in defn.routes]

@@ -25,6 +25,7 @@ from integrations.mapping.vocabulary import TRANSFORMS
 from integrations.model import CANONICAL_FIELDS, ParsedEvent
 
 Getter = Callable[[Mapping[str, Any], Dict[str, Any]], Any]
+Predicate = Callable[[Mapping[str, Any], Dict[str, Any]], bool]
 _CANONICAL = frozenset(CANONICAL_FIELDS)
 
 
@@ -166,7 +167,7 @@ class Mapper:
 
         return fn
 
-    def _compile_conditions(self, conds: Sequence[Condition]) -> List[Callable[[Mapping[str, Any], Dict[str, Any]], bool]]:
+    def _compile_conditions(self, conds: Sequence[Condition]) -> List[Predicate]:
         out = []
         for c in conds:
             getters = [self._getter(s) for s in c.refs]

@@ -470,6 +470,9 @@ def _port(text: Any) -> Optional[int]:
     return n if 0 <= n <= 65535 else None
 
 
+_PEER_TRANSPORTS = ("tcp", "udp", "icmp")
+
+
 def _network(p: Mapping[str, Any], tables: Mapping[str, Any]) -> Fn:
     """Inputs ``(action, resource_kv, data_kv, Resource)`` -> network facts dict.
 
@@ -509,8 +512,9 @@ def _network(p: Mapping[str, Any], tables: Mapping[str, Any]) -> Fn:
             ip = src or dst
             if ip:
                 out["type"] = "ipv6" if ":" in ip else "ipv4"
-            out["has_peer"] = bool((src or dst) and out.get("transport") in ("tcp", "udp", "icmp"))
-            return out
+            if (src or dst) and out.get("transport") in _PEER_TRANSPORTS:
+                out["has_peer"] = True
+            return out or None
         source = form.get("source")
         kv = res if source == "resource" else data if source == "data" else {}
         fam_key = form.get("family")
@@ -567,7 +571,9 @@ def _network(p: Mapping[str, Any], tables: Mapping[str, Any]) -> Fn:
             out["direction"] = form["direction"]
         if "remotehost" in kv:
             out["remote_host"] = kv["remotehost"]
-        out["has_peer"] = bool(addr and out.get("transport") in ("tcp", "udp", "icmp"))
+        # Network_Traffic needs a peer and a known transport (cim-mapping.md section 4).
+        if addr and out.get("transport") in _PEER_TRANSPORTS:
+            out["has_peer"] = True
         return out or None
 
     return fn

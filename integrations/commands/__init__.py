@@ -1,0 +1,1 @@
+"""Subcommands of ``accuknox-siem``; each module has ``add_arguments(parser)`` and ``run(args) -> int``."""

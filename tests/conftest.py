@@ -1,0 +1,60 @@
+"""Shared fixtures: the reference folder, the corpus, the bundled mapper, a network guard."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from typing import Iterator, List, Tuple
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("ACCUKNOX_SHARED_DIR", REPO.parent / "shared")).resolve()
+CORPUS = SHARED / "corpus"
+REFERENCE = SHARED / "reference"
+
+#: every JSON-lines corpus file the suites must run over
+CORPUS_JSONL: List[Path] = sorted(
+    [p for p in (CORPUS / "real").glob("*.jsonl") if p.name != "provenance.jsonl"]
+    + [CORPUS / "synthetic" / "synthetic-edge-cases.jsonl"]
+)
+
+
+def corpus_lines() -> List[Tuple[str, bytes]]:
+    """``("file.jsonl:N", line_bytes)`` for every line of every JSON corpus file."""
+    out = []
+    for path in CORPUS_JSONL:
+        for n, line in enumerate(path.read_bytes().splitlines(), 1):
+            if line.strip():
+                out.append((f"{path.parent.name}/{path.name}:{n}", line))
+    return out
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    assert SHARED.is_dir(), f"shared folder not found at {SHARED} (set ACCUKNOX_SHARED_DIR)"
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def mapper():
+    from integrations.mapping import Mapper, load_definition
+
+    return Mapper(load_definition(), clock=lambda: ("2026-01-01T00:00:00.000000Z", 1767225600.0))
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fail any test that opens a socket to a non-loopback address."""
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address):  # type: ignore[no-untyped-def]
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and self.family in (socket.AF_INET, socket.AF_INET6):
+            if not (host.startswith("127.") or host in ("::1", "localhost")):
+                raise AssertionError(f"test tried to connect to non-loopback address {address!r}")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+    yield
