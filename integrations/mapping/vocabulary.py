@@ -189,6 +189,11 @@ def _args(_p: Mapping[str, Any], _t: Mapping[str, Any]) -> Fn:
     return lambda v: v.split() or None if isinstance(v, str) else None
 
 
+def _command_word(_p: Mapping[str, Any], _t: Mapping[str, Any]) -> Fn:
+    # The executable of a KubeArmor command line: the first space-separated word.
+    return lambda v: (v.split(None, 1)[0] if v.strip() else None) if isinstance(v, str) else None
+
+
 def _count(_p: Mapping[str, Any], _t: Mapping[str, Any]) -> Fn:
     return lambda v: len(v) if isinstance(v, list) else None
 
@@ -595,6 +600,7 @@ for _spec in (
     TransformSpec("dirname", _dirname, "keyword"),
     TransformSpec("extension", _extension, "keyword"),
     TransformSpec("args", _args, "keyword[]", doc="split a command line on whitespace"),
+    TransformSpec("command_word", _command_word, "keyword", doc="first word of a command line"),
     TransformSpec("count", _count, "long", doc="length of a list"),
     TransformSpec("strip_prefix", _strip_prefix, "keyword", ("prefix",), ("prefix",)),
     TransformSpec("regex", _regex, "keyword", ("pattern",), ("pattern",), doc="first group of a match"),
