@@ -145,8 +145,10 @@ def basename(path: str) -> Optional[str]:
     process names are paths without arguments, but a Source with arguments
     must not yield ``-c x``.
     """
-    word = path.split(" ", 1)[0] if " " in path else path
-    name = word.rstrip("/").rsplit("/", 1)[-1]
+    parts = path.split(None, 1)
+    if not parts:
+        return None
+    name = parts[0].rstrip("/").rsplit("/", 1)[-1]
     return name or None
 
 
@@ -192,10 +194,6 @@ def _args(_p: Mapping[str, Any], _t: Mapping[str, Any]) -> Fn:
 def _command_word(_p: Mapping[str, Any], _t: Mapping[str, Any]) -> Fn:
     # The executable of a KubeArmor command line: the first space-separated word.
     return lambda v: (v.split(None, 1)[0] if v.strip() else None) if isinstance(v, str) else None
-
-
-def _count(_p: Mapping[str, Any], _t: Mapping[str, Any]) -> Fn:
-    return lambda v: len(v) if isinstance(v, list) else None
 
 
 def _strip_prefix(p: Mapping[str, Any], _t: Mapping[str, Any]) -> Fn:
@@ -601,7 +599,6 @@ for _spec in (
     TransformSpec("extension", _extension, "keyword"),
     TransformSpec("args", _args, "keyword[]", doc="split a command line on whitespace"),
     TransformSpec("command_word", _command_word, "keyword", doc="first word of a command line"),
-    TransformSpec("count", _count, "long", doc="length of a list"),
     TransformSpec("strip_prefix", _strip_prefix, "keyword", ("prefix",), ("prefix",)),
     TransformSpec("regex", _regex, "keyword", ("pattern",), ("pattern",), doc="first group of a match"),
     TransformSpec("format", _format, "keyword", ("template",), ("template",)),

@@ -1,0 +1,308 @@
+"""One poll run: closed time windows -> pages -> events -> sink -> checkpoint.
+
+Consumes an :class:`~integrations.poller.client.AlertsClient`, a sink
+(:mod:`integrations.sinks`), a :class:`~integrations.poller.checkpoint.CheckpointStore`
+and a :class:`~integrations.mapping.Mapper`. Produces a :class:`RunSummary`.
+
+Guarantees (see README "Guarantees"):
+
+* windows are ``[high_water - overlap, now - lag]`` split into ``max_window``
+  pieces, each paged through as a fixed, closed window; a first run starts at
+  ``now - lookback``. An event that becomes visible up to ``lag + overlap``
+  seconds after its time is still read by a later run;
+* an event is skipped when its id (HashID, else the fingerprint) was already
+  delivered (``seen``), so overlapping windows and repeated rows do not
+  duplicate;
+* ``seen`` ids and the sink position are journaled only after the sink
+  confirmed the batch, and ``high_water`` moves only when a whole window is
+  confirmed: the checkpoint never passes an undelivered event;
+* a batch whose confirmation was lost is resent; sinks that can (file) first
+  roll back to the last journaled position, Elasticsearch absorbs the repeat
+  through ``_id``.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import time
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+from integrations.errors import ApiError, MappingError, SinkError
+from integrations.events import is_alert, parse_object
+from integrations.identity import event_id as compute_event_id
+from integrations.mapping.mapper import Mapper, event_timestamp
+from integrations.model import Delivery, ParsedEvent, Rejected
+from integrations.poller.checkpoint import CheckpointStore, State
+from integrations.views import get_view
+
+log = logging.getLogger("integrations.poller.runner")
+
+DeadLetterFn = Callable[[Dict[str, Any]], None]
+ProgressFn = Callable[["RunSummary"], None]
+
+
+class PollSettings:
+    """Window and batching settings of the poller (durations in seconds)."""
+
+    def __init__(
+        self,
+        *,
+        lookback: int = 24 * 3600,
+        overlap: int = 600,
+        lag: int = 60,
+        max_window: int = 3600,
+        page_size: int = 100,
+        max_pages: Optional[int] = None,
+        batch_size: int = 1000,
+        view: str = "ecs",
+        cluster_ids: Sequence[str] = (),
+        namespaces: Sequence[str] = (),
+        filters: Sequence[Dict[str, Any]] = (),
+        log_type: str = "active",
+        component: str = "kubearmor",
+        sink_retries: int = 5,
+        sink_backoff: float = 2.0,
+    ) -> None:
+        for name, value in (("lookback", lookback), ("overlap", overlap), ("lag", lag), ("max_window", max_window)):
+            if not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name}: expected a whole number of seconds >= 0, got {value!r}")
+        if max_window < 1:
+            raise ValueError("max_window: must be at least 1 second")
+        if batch_size < 1:
+            raise ValueError("batch_size: must be at least 1")
+        self.lookback = lookback
+        self.overlap = overlap
+        self.lag = lag
+        self.max_window = max_window
+        self.page_size = page_size
+        self.max_pages = max_pages
+        self.batch_size = batch_size
+        self.view = view
+        self.cluster_ids = tuple(cluster_ids)
+        self.namespaces = tuple(namespaces)
+        self.filters = tuple(filters)
+        self.log_type = log_type
+        self.component = component
+        self.sink_retries = sink_retries
+        self.sink_backoff = sink_backoff
+
+
+class RunSummary:
+    """Counters of one run (printed at the end, logged as structured fields)."""
+
+    __slots__ = ("pulled", "delivered", "duplicates_dropped", "sink_duplicates", "rejected", "retries",
+                 "pages", "windows", "window_start", "window_end", "started", "finished", "complete", "error")
+
+    def __init__(self) -> None:
+        self.pulled = 0               # rows received from the API
+        self.delivered = 0            # newly written by the sink
+        self.duplicates_dropped = 0   # skipped: id already delivered (overlap, repeated rows)
+        self.sink_duplicates = 0      # the sink already had them (Elasticsearch 409)
+        self.rejected = 0             # to the dead-letter output (unparseable, unmappable, refused by sink)
+        self.retries = 0              # API and sink retries
+        self.pages = 0
+        self.windows = 0
+        self.window_start: Optional[int] = None
+        self.window_end: Optional[int] = None
+        self.started = time.time()
+        self.finished: Optional[float] = None
+        self.complete = False
+        self.error: Optional[str] = None
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__slots__}
+
+    def line(self) -> str:
+        """One human-readable summary line."""
+        took = (self.finished or time.time()) - self.started
+        window = ""
+        if self.window_start is not None and self.window_end is not None:
+            window = f" window={_iso(self.window_start)}..{_iso(self.window_end)}"
+        status = "complete" if self.complete else f"INCOMPLETE ({self.error})"
+        return (f"run {status}: pulled={self.pulled} delivered={self.delivered} "
+                f"duplicates_dropped={self.duplicates_dropped} already_in_sink={self.sink_duplicates} "
+                f"rejected={self.rejected} retries={self.retries} pages={self.pages} windows={self.windows}"
+                f"{window} took={took:.1f}s")
+
+
+def _iso(epoch: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+class Poller:
+    """Runs poll windows against the AccuKnox API and delivers to one sink."""
+
+    def __init__(
+        self,
+        client: Any,
+        sink: Any,
+        store: CheckpointStore,
+        mapper: Mapper,
+        settings: PollSettings | None = None,
+        *,
+        dead_letter: DeadLetterFn | None = None,
+        progress: ProgressFn | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.client = client
+        self.sink = sink
+        self.store = store
+        self.mapper = mapper
+        self.settings = settings or PollSettings()
+        self.view = get_view(self.settings.view, mapper)
+        self.dead_letter = dead_letter or (lambda record: None)
+        self.progress = progress
+        self.clock = clock
+        self.sleep = sleep
+
+    # ------------------------------------------------------------------ public
+    def run_once(self) -> RunSummary:
+        """Poll every closed window up to ``now - lag``; raises nothing but returns a summary.
+
+        ``summary.complete`` is False (with ``summary.error``) when the run had
+        to stop early; the checkpoint then still covers exactly what was confirmed.
+        """
+        s = self.settings
+        summary = RunSummary()
+        state = self.store.load()
+        if state.sink_position is None and state.high_water is None and not state.seen:
+            # Record where the sink starts, so a crash before the first journaled
+            # batch can be rolled back too.
+            state.sink_position = self._position()
+            if state.sink_position is not None:
+                self.store.save(state)
+        self._rollback(state.sink_position)
+        now = int(self.clock())
+        end = now - s.lag
+        start = state.high_water - s.overlap if state.high_water is not None else now - s.lookback
+        summary.window_start = start
+        api_retries0 = getattr(getattr(self.client, "stats", None), "retries", 0)
+        gc_was_enabled = gc.isenabled()
+        try:
+            # The per-event objects are short-lived and acyclic: the cyclic GC
+            # only costs time here (it runs once per window instead).
+            gc.disable()
+            while start < end:
+                w_end = min(start + s.max_window, end)
+                self._window(state, (start, w_end), summary)
+                state.high_water = w_end
+                self._prune(state)
+                self.store.save(state)
+                summary.windows += 1
+                summary.window_end = w_end
+                start = w_end
+                gc.collect()
+            summary.complete = True
+        except (ApiError, SinkError) as exc:
+            summary.error = str(exc)
+            log.error("run stopped: %s", exc)
+        except MappingError as exc:  # a bug in a rule: stop rather than lose events silently
+            summary.error = str(exc)
+            log.error("run stopped by a mapping error: %s", exc)
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+            self.store.close()
+            summary.retries += getattr(getattr(self.client, "stats", None), "retries", 0) - api_retries0
+            summary.finished = time.time()
+        return summary
+
+    # ------------------------------------------------------------------ internals
+    def _window(self, state: State, window: Tuple[int, int], summary: RunSummary) -> None:
+        s = self.settings
+        pending: List[Delivery] = []
+        pending_ids: Dict[str, int] = {}
+        seen = state.seen
+        pages = self.client.iter_pages(
+            window[0], window[1], page_size=s.page_size, cluster_ids=s.cluster_ids, namespaces=s.namespaces,
+            filters=s.filters, log_type=s.log_type, component=s.component, max_pages=s.max_pages,
+        )
+        view = self.view
+        mapper = self.mapper
+        for page in pages:
+            summary.pages += 1
+            summary.pulled += len(page.rows)
+            for n, row in enumerate(page.rows):
+                location = f"api:{window[0]}-{window[1]}:page{page.page_id}:row{n + 1}"
+                for item in parse_object(row, location):
+                    if isinstance(item, Rejected):
+                        self._reject(item.to_dead_letter(), summary)
+                        continue
+                    self._accept(item, view, mapper, seen, pending, pending_ids, summary)
+                    if len(pending) >= s.batch_size:
+                        self._flush(state, window, pending, pending_ids, summary)
+            if self.progress is not None:
+                self.progress(summary)
+        self._flush(state, window, pending, pending_ids, summary)
+
+    def _accept(self, ev: ParsedEvent, view: Any, mapper: Mapper, seen: Dict[str, int],
+                pending: List[Delivery], pending_ids: Dict[str, int], summary: RunSummary) -> None:
+        fields = ev.fields
+        eid = compute_event_id(fields)
+        if eid in seen or eid in pending_ids:
+            summary.duplicates_dropped += 1
+            return
+        ts = event_timestamp(fields)
+        epoch = ts[1] if ts is not None else self.clock()
+        try:
+            body = view(ev)
+        except MappingError as exc:
+            self._reject({"reason": str(exc), "location": ev.location, "original": ev.original}, summary)
+            return
+        stream = "alert" if is_alert(fields) else "log"
+        pending.append(Delivery(eid, epoch, fields.get("HostName"), stream, body, ev.original))
+        pending_ids[eid] = int(epoch)
+
+    def _flush(self, state: State, window: Tuple[int, int], pending: List[Delivery],
+               pending_ids: Dict[str, int], summary: RunSummary) -> None:
+        if not pending:
+            return
+        s = self.settings
+        attempt = 0
+        while True:
+            try:
+                result = self.sink.send(pending)
+                break
+            except SinkError as exc:
+                self._rollback(state.sink_position)
+                if not exc.retryable or attempt >= s.sink_retries:
+                    raise
+                attempt += 1
+                summary.retries += 1
+                wait = min(60.0, s.sink_backoff * (2 ** (attempt - 1)))
+                log.warning("sink %s: %s; retry %d/%d in %.1fs", getattr(self.sink, "name", "?"), exc,
+                            attempt, s.sink_retries, wait)
+                self.sleep(wait)
+        summary.delivered += result.delivered
+        summary.sink_duplicates += result.duplicates
+        for delivery, reason in result.dead_letters:
+            self._reject({"reason": reason, "location": f"sink:{getattr(self.sink, 'name', '?')}",
+                          "original": delivery.raw}, summary)
+        position = self._position()
+        self.store.record_batch(window, pending_ids, position)
+        state.seen.update(pending_ids)
+        state.sink_position = position
+        pending.clear()
+        pending_ids.clear()
+
+    def _reject(self, record: Dict[str, Any], summary: RunSummary) -> None:
+        summary.rejected += 1
+        self.dead_letter(record)
+
+    def _prune(self, state: State) -> None:
+        # Keep only ids that a re-read of the next overlap (plus the lag as a
+        # margin for UpdatedTime vs. the API's time filter) could return again.
+        assert state.high_water is not None
+        horizon = state.high_water - self.settings.overlap - max(self.settings.lag, 60)
+        state.seen = {k: v for k, v in state.seen.items() if v >= horizon}
+
+    def _position(self) -> Any:
+        fn = getattr(self.sink, "position", None)
+        return fn() if callable(fn) else None
+
+    def _rollback(self, position: Any) -> None:
+        fn = getattr(self.sink, "rollback", None)
+        if callable(fn) and position is not None:
+            fn(position)
