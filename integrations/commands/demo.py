@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     token_env = "ACCUKNOX_DEMO_TOKEN"
     now = time.time()
     span = 6 * 3600
-    events = list(generate_events(args.events, seed=7, start=now - span - 300, rate=args.events / span))
+    events = list(generate_events(args.events, seed=7, start=now - span - 300, rate=args.events / span, regular=True))
     faults = FaultSpec.parse(args.faults) if args.faults else None
     with AlertsEmulator(events, tenant_id="11", token=token, faults=faults, seed=7) as emu:
         cfg = resolve({
