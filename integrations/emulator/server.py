@@ -717,7 +717,9 @@ class AlertsEmulator:
             page_size = min(page_size, self.max_page_size)
         start = (page_id - 1) * page_size
         if action == "dup" and start > 0:
-            page = rows[start - 1:start + page_size - 1]  # the boundary row comes back again
+            # The previous page's last row comes back again in front of this
+            # page (as when a row was inserted before it); nothing is skipped.
+            page = rows[start - 1:start + page_size]
         else:
             page = rows[start:start + page_size]
             if action == "dup" and page and len(page) < page_size:
