@@ -77,7 +77,6 @@ class Mapper:
         self._tables = dict(defn.tables)
         self._tables["__severity_preset__"] = settings.get("severity_preset")
         self._tables["__default_severity_level__"] = settings.get("default_severity_level")
-        self._notice_level = settings.get("notice_severity_level")
         self._facts = [(f.name, f.id, self._compile_step(f)) for f in defn.facts]
         self._rules = [(r, self._compile_step(r)) for r in defn.rules]
         self._ecs_rules = [
@@ -204,8 +203,6 @@ class Mapper:
 
         fallback = step.fallback
         fb_getters = [self._getter(self._ref_source(r)) for r in (fallback or {}).get("present_any", [])]
-        is_severity = step.name == "severity_level"
-        notice_level = self._notice_level
 
         def run(ev: Mapping[str, Any], facts: Dict[str, Any]) -> Any:
             for w in whens:
@@ -227,8 +224,6 @@ class Mapper:
                 raise
             except Exception as exc:  # a transform bug must name its rule, not crash anonymously
                 raise MappingError(sid, f"{type(exc).__name__}: {exc}") from exc
-            if is_severity and str(ev.get("Type", "")).lower() == "systemevent":
-                v = notice_level
             if _empty(v):
                 if fallback is not None:
                     return fallback["then"] if any(not _empty(g(ev, facts)) for g in fb_getters) else fallback["else"]

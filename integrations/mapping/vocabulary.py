@@ -398,11 +398,15 @@ def _severity_level(p: Mapping[str, Any], tables: Mapping[str, Any]) -> Fn:
     presets = tables[p["presets"]]
     chosen = tables["__severity_preset__"]
     scale = {int(k): v for k, v in presets[chosen].items()}
+    levels = frozenset(scale.values())
     default = tables["__default_severity_level__"]
 
     def fn(v: Any) -> Any:
-        if isinstance(v, int):
+        # an int is a KubeArmor Severity; a level name (a default from the settings) passes through
+        if isinstance(v, int) and not isinstance(v, bool):
             return scale.get(v, default)
+        if isinstance(v, str) and v in levels:
+            return v
         return default
 
     return fn
