@@ -1,0 +1,1 @@
+"""Benchmark suite (run with ``accuknox-siem bench`` or ``python -m bench``)."""
