@@ -60,6 +60,7 @@ class Mapper:
         namespace: str | None = None,
         keep_original: Mapping[str, bool] | None = None,
         clock: Callable[[], Tuple[str, float]] = now_iso,
+        compiled: bool = True,
     ) -> None:
         self.definition = defn = definition if definition is not None else load_definition()
         settings = dict(defn.settings)
@@ -90,6 +91,11 @@ class Mapper:
         ident = defn.identity
         self._fp_fields = tuple(ident.get("fingerprint_fields", ()))
         self._prefer = ident.get("prefer", "HashID")
+        self._compiled = None
+        if compiled:
+            from integrations.mapping.compiler import CompiledMapper
+
+            self._compiled = CompiledMapper(self)
 
     # ------------------------------------------------------------------ compile
     def _getter(self, src: Source) -> Getter:
@@ -255,6 +261,11 @@ class Mapper:
         """The ECS document for one event (nested objects)."""
         fields, original = _unpack(event)
         if facts is None:
+            if self._compiled is not None:
+                try:
+                    return self._compiled.functions(fields)[0](fields, original)
+                except Exception:  # noqa: BLE001 - the interpreted path below names the failing rule
+                    pass
             facts = self.facts(fields)
         doc: Dict[str, Any] = {}
         for path, value in self._constants:
@@ -283,6 +294,11 @@ class Mapper:
         """The CIM record: CIM fields, plus ``eventtype`` and ``tag`` lists of the routed datasets."""
         fields, _original = _unpack(event)
         if facts is None:
+            if self._compiled is not None:
+                try:
+                    return self._compiled.functions(fields)[1](fields)
+                except Exception:  # noqa: BLE001 - the interpreted path below names the failing rule
+                    pass
             facts = self.facts(fields)
         rec: Dict[str, Any] = {}
         for _sid, targets, fn in self._cim_rules:

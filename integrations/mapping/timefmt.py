@@ -9,6 +9,7 @@ lower-case ``t``/``z`` fixtures, the karmor text form with a space.
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any, Optional, Tuple
@@ -75,6 +76,12 @@ def parse_time(value: Any) -> Optional[Tuple[str, float]]:
     secs = epoch_seconds(value)
     if secs is None:
         return None
+    return _from_epoch(secs)
+
+
+@lru_cache(maxsize=8192)
+def _from_epoch(secs: float) -> Tuple[str, float]:
+    # events of one burst share their epoch second: format each second once
     dt = datetime.fromtimestamp(secs, _UTC)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), secs
 
@@ -85,7 +92,19 @@ def to_iso(value: Any) -> Optional[str]:
     return hit[0] if hit else None
 
 
+_last_now: list = [None, None]
+
+
 def now_iso() -> Tuple[str, float]:
-    """The current time as ``(iso, epoch_seconds)``."""
-    dt = datetime.now(_UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), dt.timestamp()
+    """The current time as ``(iso, epoch_seconds)``, formatted at most once per microsecond tick.
+
+    Ingestion time is stamped on every event; re-using the formatted string
+    while the clock has not moved saves a strftime per event in bursts.
+    """
+    t = time.time()
+    if _last_now[0] == t:
+        return _last_now[1]
+    dt = datetime.fromtimestamp(t, _UTC)
+    out = (dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), t)
+    _last_now[0], _last_now[1] = t, out
+    return out
