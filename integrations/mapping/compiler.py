@@ -110,7 +110,8 @@ class _Gen:
             if src.path[0] == "Operation" and self.op_key is not _UNKNOWN:
                 return self.op_key
         if src.kind == "fact" and src.path == ("stream",) and self.type_key not in (_UNKNOWN, None):
-            hit = self.defn.tables["stream_of_type"].get(self.type_key) if "stream_of_type" in self.defn.tables else None
+            table = self.defn.tables.get("stream_of_type")
+            hit = table.get(self.type_key) if table is not None else None
             stream_fact = self.facts_by_name.get("stream")
             if hit is not None and stream_fact is not None and _is_plain_type_lookup(stream_fact):
                 return hit
@@ -357,7 +358,8 @@ def _cim_source(mapper: Any, type_key: Any, op_key: Any) -> Tuple[str, Dict[str,
             continue
         pending = [t for t in r.cim]
         check = " or ".join(f"{t!r} not in rec" for t in pending if t in written)
-        full = [x for x in (guard if guard != "True" else None, check if all(t in written for t in pending) else None) if x]
+        all_written = all(t in written for t in pending)
+        full = [x for x in (guard if guard != "True" else None, check if all_written else None) if x]
         depth = 1
         if full:
             g.emit(f"if {' and '.join(f'({x})' for x in full)}:", 1)

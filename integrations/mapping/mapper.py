@@ -264,7 +264,7 @@ class Mapper:
             if self._compiled is not None:
                 try:
                     return self._compiled.functions(fields)[0](fields, original)
-                except Exception:  # noqa: BLE001 - the interpreted path below names the failing rule
+                except Exception:  # noqa: BLE001, S110 - the interpreted path below names the failing rule
                     pass
             facts = self.facts(fields)
         doc: Dict[str, Any] = {}
@@ -297,7 +297,7 @@ class Mapper:
             if self._compiled is not None:
                 try:
                     return self._compiled.functions(fields)[1](fields)
-                except Exception:  # noqa: BLE001 - the interpreted path below names the failing rule
+                except Exception:  # noqa: BLE001, S110 - the interpreted path below names the failing rule
                     pass
             facts = self.facts(fields)
         rec: Dict[str, Any] = {}

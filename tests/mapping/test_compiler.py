@@ -11,8 +11,8 @@ from typing import Any, Dict
 from hypothesis import HealthCheck, given, settings
 
 from integrations.emulator import generate_events, generate_logs
-from integrations.events import normalize
 from integrations.errors import ParseError
+from integrations.events import normalize
 from integrations.mapping import Mapper
 from integrations.model import ParsedEvent
 from tests.mapping.test_corpus_mapping import _all_events
