@@ -140,6 +140,26 @@ def _coerce(name: str, kind: str, value: Any, origin: str) -> Any:
     raise ConfigError(f"{where}: unknown setting type {kind}")  # pragma: no cover
 
 
+#: settings naming an environment variable that holds a secret (never the secret itself)
+SECRET_ENV_SETTINGS = ("token_env", "hec_token_env", "es_api_key_env", "es_password_env")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: keys that would put a secret itself into a config file
+_SECRET_KEY = re.compile(r"(^|_)(token|password|passwd|secret|api_key|apikey)$")
+#: settings with a fixed set of values
+CHOICES: Dict[str, Tuple[str, ...]] = {
+    "map": ("ecs", "cim", "raw"),
+    "log_type": ("active", "suppressed", "all"),
+    "es_mode": ("pipeline", "ecs"),
+    "severity_preset": ("higher_is_worse", "accuknox_ui"),
+}
+#: whole-number settings: (lowest, highest or None)
+INT_RANGES: Dict[str, Tuple[int, Optional[int]]] = {
+    "page_size": (1, 100),
+    "batch_size": (1, None),
+    "max_pages": (1, None),
+}
+
+
 def load_toml(path: str) -> Dict[str, Any]:
     """Read a TOML config file; the settings live at top level or under ``[pull]``."""
     try:
@@ -155,9 +175,10 @@ def load_toml(path: str) -> Dict[str, Any]:
     out = {}
     for key, value in section.items():
         name = key.replace("-", "_")
-        if name in ("token", "password", "api_key"):
-            raise ConfigError(f"config: {path}: secrets do not belong in config files; "
-                              f"set {name}_env to the name of an environment variable instead")
+        if _SECRET_KEY.search(name.lower()):
+            # never echo the value: it is a secret
+            raise ConfigError(f"config: {path}: {key!r}: secrets do not belong in config files; "
+                              f"set {name}_env to the name of an environment variable holding it instead")
         if name not in SETTINGS:
             raise ConfigError(f"config: {path}: unknown setting {key!r}; known: {', '.join(sorted(SETTINGS))}")
         out[name] = value
@@ -174,7 +195,9 @@ def resolve(flags: Mapping[str, Any], environ: Mapping[str, str] | None = None,
     for name, (kind, default) in SETTINGS.items():
         flag = flags.get(name)
         env_name = f"ACCUKNOX_{name.upper()}"
-        if flag not in (None, [], False):
+        # "not set" is None, an empty list (repeatable flags) or False (store_true
+        # flags); 0 is a value (``0 in (None, [], False)`` would be True).
+        if flag is not None and flag is not False and not (isinstance(flag, list) and not flag):
             values[name], sources[name] = _coerce(name, kind, flag, f"--{name.replace('_', '-')}"), "flag"
         elif env.get(env_name, "") != "":
             values[name], sources[name] = _coerce(name, kind, env[env_name], env_name), "env"
@@ -182,8 +205,29 @@ def resolve(flags: Mapping[str, Any], environ: Mapping[str, str] | None = None,
             values[name], sources[name] = _coerce(name, kind, file_values[name], config_path or "config"), "config"
         else:
             values[name], sources[name] = default, "default"
-    if values["map"] not in ("ecs", "cim", "raw"):
-        raise ConfigError(f"map: expected ecs, cim or raw, got {values['map']!r}")
+    for name, allowed in CHOICES.items():
+        value = values.get(name)
+        if value is not None and value not in allowed:
+            raise ConfigError(f"{name} (from {_origin(name, sources, config_path)}): expected one of "
+                              f"{', '.join(allowed)}, got {value!r}")
+    for name, (low, high) in INT_RANGES.items():
+        value = values.get(name)
+        if value is not None and (value < low or (high is not None and value > high)):
+            bound = f"from {low} to {high}" if high is not None else f"at least {low}"
+            raise ConfigError(f"{name} (from {_origin(name, sources, config_path)}): expected a whole number "
+                              f"{bound}, got {value}")
+    if values.get("max_window") is not None and values["max_window"] < 1:
+        raise ConfigError(f"max_window (from {_origin('max_window', sources, config_path)}): must be at least 1s")
+    if values.get("rate_limit") is not None and not values["rate_limit"] > 0:
+        raise ConfigError(f"rate_limit (from {_origin('rate_limit', sources, config_path)}): expected a positive "
+                          f"number of requests per second, got {values['rate_limit']}")
+    for name in SECRET_ENV_SETTINGS:
+        value = values.get(name)
+        if value is not None and not _ENV_NAME.match(value):
+            # Never echo it: a token pasted here by mistake must not reach the terminal or logs.
+            raise ConfigError(f"{name} (from {_origin(name, sources, config_path)}): expected the NAME of an "
+                              "environment variable (letters, digits and _), not its value; did you paste the "
+                              "secret itself? Export it and give the variable's name instead")
     if not values.get("url"):
         raise ConfigError("url: the AccuKnox API base URL is required (--url, ACCUKNOX_URL or the config file)")
     if not values.get("tenant_id"):
@@ -191,6 +235,18 @@ def resolve(flags: Mapping[str, Any], environ: Mapping[str, str] | None = None,
                           "or the config file)")
     values["filters"] = [parse_filter(f) for f in values.pop("filter")]
     return PullConfig(values, sources)
+
+
+def _origin(name: str, sources: Mapping[str, str], config_path: Optional[str]) -> str:
+    """Where a setting came from, for messages: ``--page-size``, ``ACCUKNOX_PAGE_SIZE``, the file, default."""
+    src = sources.get(name)
+    if src == "flag":
+        return f"--{name.replace('_', '-')}"
+    if src == "env":
+        return f"ACCUKNOX_{name.upper()}"
+    if src == "config":
+        return config_path or "config"
+    return "default"
 
 
 def proxies_for(proxy: Optional[str]) -> Optional[Dict[str, str]]:

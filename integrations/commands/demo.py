@@ -15,8 +15,10 @@ import time
 from pathlib import Path
 
 from integrations.config import resolve
-from integrations.emulator import AlertsEmulator, generate_events
 from integrations.jsoncodec import loads
+
+#: what a demo folder holds (besides state.json*)
+_DEMO_ENTRIES = frozenset({"events"})
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -30,15 +32,24 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo; returns 0 when every emulated alert was delivered exactly once."""
+    # imported here, not at the top: ``accuknox-siem pull`` imports this module for its
+    # arguments and should not pay for the emulator on every start
     from integrations.commands.pull import build_poller
-    from integrations.emulator import FaultSpec
+    from integrations.emulator import AlertsEmulator, FaultSpec, generate_events
 
     out = Path(args.dir)
     if out.exists():
+        # Recreate only a folder an earlier demo made (or an empty one): --dir . or a
+        # typo must never wipe unrelated files.
+        extra = sorted(p.name for p in out.iterdir()) if out.is_dir() else [out.name]
+        if any(name not in _DEMO_ENTRIES and not name.startswith("state.json") for name in extra):
+            print(f"accuknox-siem demo: {out} exists and holds files the demo did not make; "
+                  "choose another --dir or remove it", file=sys.stderr)
+            return 2
         shutil.rmtree(out)
     out.mkdir(parents=True)
     token = secrets.token_urlsafe(24)
-    token_env = "ACCUKNOX_DEMO_TOKEN"
+    token_env = "ACCUKNOX_DEMO_TOKEN"  # noqa: S105 - the name of a variable, not a secret
     now = time.time()
     span = 6 * 3600
     events = list(generate_events(args.events, seed=7, start=now - span - 300, rate=args.events / span, regular=True))

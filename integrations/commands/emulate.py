@@ -11,8 +11,6 @@ import threading
 import time
 from typing import Any
 
-from integrations.emulator import AlertsEmulator, FaultSpec, generate_events
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Arguments of ``emulate``."""
@@ -31,6 +29,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGINT/SIGTERM."""
+    # imported here: every ``accuknox-siem`` command imports this module for its arguments
+    from integrations.emulator import AlertsEmulator, FaultSpec, generate_events
+
     token = os.environ.get(args.token_env) or secrets.token_urlsafe(24)
     faults = FaultSpec.parse(args.faults) if args.faults else None
     if args.rate > 0:

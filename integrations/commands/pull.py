@@ -45,6 +45,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-window", metavar="DURATION", help="longest window paged at once (default 1h)")
     p.add_argument("--page-size", type=int, help="rows per API page (default 100, at most 100)")
     p.add_argument("--batch-size", type=int, help="events per sink batch (default 1000)")
+    p.add_argument("--max-pages", type=int, metavar="N", help="pages per window before it is split into "
+                   "smaller windows (default: no limit)")
     p.add_argument("--cluster-id", action="append", metavar="ID", help="only these AccuKnox cluster ids (repeat)")
     p.add_argument("--namespace", action="append", metavar="NS", help="only these namespaces (repeat)")
     p.add_argument("--filter", action="append", metavar="F=V", help="API filter, e.g. Action=Block (repeat)")
@@ -143,6 +145,9 @@ class _DeadLetterFile:
     def __call__(self, record: Dict[str, Any]) -> None:
         import os
 
+        parent = os.path.dirname(self.path)
+        if parent:
+            os.makedirs(parent, exist_ok=True)
         with open(self.path, "ab") as fh:
             fh.write(dumps(record) + b"\n")
             fh.flush()
@@ -156,9 +161,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         cfg = resolve(flags, config_path=args.config)
         poller = build_poller(cfg)
-    except ConfigError as exc:
+    except (ConfigError, ValueError) as exc:
         print(f"accuknox-siem pull: {exc}", file=sys.stderr)
         return 2
+    if getattr(args, "once", False):
+        cfg.interval = None  # --once beats an interval from ACCUKNOX_INTERVAL or the config file
     stop = threading.Event()
 
     def _stop(signum: int, _frame: Any) -> None:

@@ -5,12 +5,18 @@ Consumes/produces a JSON state file plus an append-only journal beside it.
 * ``<state>`` — written atomically (temporary file, fsync, rename, fsync of the
   directory) when a window is complete: ``high_water`` (epoch seconds: every
   event up to it has been delivered), ``seen`` (id -> event time, only ids
-  that a re-read of the overlap could return again) and ``sink_position``.
+  that a re-read of the overlap could return again), ``sink_position`` and
+  ``start`` (where the very first run began, so a first run that is
+  interrupted resumes from the same point instead of sliding its look-back
+  forward). Temporary files left by a crash before the rename are never read
+  and are removed by the next successful save.
 * ``<state>.journal`` — one JSON line appended and fsynced after each batch the
   sink confirmed inside the current window: the ids delivered and the sink
   position after them. A torn last line (crash mid-append) is ignored: its
   batch counts as not delivered, and sinks that can (the file sink) roll back
-  to the last recorded position before it is sent again.
+  to the last recorded position before it is sent again. The next append first
+  cuts that torn tail off, so later lines are never hidden behind it (and a
+  line that cannot be decoded is skipped, never taken as the end of the journal).
 
 No secret is ever written here: the state holds ids, times and positions only.
 """
@@ -19,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
@@ -31,13 +38,15 @@ STATE_VERSION = 1
 class State:
     """In-memory poller state; see the module docstring for the files."""
 
-    __slots__ = ("high_water", "seen", "sink_position", "window")
+    __slots__ = ("high_water", "seen", "sink_position", "window", "start")
 
     def __init__(self) -> None:
         self.high_water: Optional[int] = None
         self.seen: Dict[str, int] = {}
         self.sink_position: Any = None
         self.window: Optional[Tuple[int, int]] = None
+        #: start of the first run's first window (used only while high_water is None)
+        self.start: Optional[int] = None
 
     def to_json(self) -> Dict[str, Any]:
         return {
@@ -45,6 +54,7 @@ class State:
             "high_water": self.high_water,
             "seen": self.seen,
             "sink_position": self.sink_position,
+            "start": self.start,
         }
 
 
@@ -65,16 +75,23 @@ class CheckpointStore:
         except FileNotFoundError:
             raw = None
         except OSError as exc:
-            raise CheckpointError(f"cannot read the state file {self.path}: {exc.strerror or exc}") from None
+            raise CheckpointError(
+                f"cannot read the state file {self.path}: {exc.strerror or exc}; fix its permissions or "
+                "point --state at a readable file"
+            ) from None
         if raw is not None:
             try:
                 data = json.loads(raw)
-                if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
-                    raise ValueError(f"unsupported state version {data.get('version') if isinstance(data, dict) else '?'}")
+                if not isinstance(data, dict):
+                    raise ValueError(f"expected a JSON object, got {type(data).__name__}")
+                if data.get("version") != STATE_VERSION:
+                    raise ValueError(f"unsupported state version {data.get('version')!r}")
                 hw = data.get("high_water")
                 state.high_water = int(hw) if hw is not None else None
                 state.seen = {str(k): int(v) for k, v in (data.get("seen") or {}).items()}
                 state.sink_position = data.get("sink_position")
+                start = data.get("start")
+                state.start = int(start) if start is not None else None
             except (ValueError, TypeError, AttributeError) as exc:
                 raise CheckpointError(
                     f"the state file {self.path} is unreadable ({exc}); move it away to start over "
@@ -96,7 +113,10 @@ class CheckpointStore:
         except FileNotFoundError:
             return []
         except OSError as exc:
-            raise CheckpointError(f"cannot read the journal {self.journal_path}: {exc.strerror or exc}") from None
+            raise CheckpointError(
+                f"cannot read the journal {self.journal_path}: {exc.strerror or exc}; fix its permissions "
+                "(moving it away makes the next run deliver its batches again)"
+            ) from None
         out = []
         for line in data.split(b"\n"):
             if not line.strip():
@@ -104,31 +124,41 @@ class CheckpointStore:
             try:
                 entry = json.loads(line)
             except ValueError:
-                break  # torn tail of a crashed append: that batch was not recorded
+                # Torn line of a crashed append: that batch was not recorded. Skip
+                # it (never stop here): a journal written before torn tails were
+                # cut on open may hold confirmed batches after it.
+                continue
             if isinstance(entry, dict):
                 out.append(entry)
         return out
 
     # ------------------------------------------------------------------ save
     def record_batch(self, window: Tuple[int, int], ids: Dict[str, int], position: Any) -> None:
-        """Append one confirmed batch to the journal and fsync it."""
-        if self._journal is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._journal = open(self.journal_path, "ab")  # noqa: SIM115 - kept open across batches
-            self._journal.seek(0, os.SEEK_END)
-            if self._journal.tell() > 0:
-                # A torn tail would swallow the next line: start on a fresh line.
-                self._journal.write(b"\n")
+        """Append one confirmed batch to the journal and fsync it (``CheckpointError`` when that fails)."""
         line = json.dumps({"w": list(window), "ids": ids, "pos": position}, separators=(",", ":"))
-        self._journal.write(line.encode("utf-8") + b"\n")
-        self._journal.flush()
-        os.fsync(self._journal.fileno())
+        try:
+            if self._journal is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._journal = open(self.journal_path, "a+b")  # noqa: SIM115 - kept open across batches
+                _cut_torn_tail(self._journal)
+            self._journal.write(line.encode("utf-8") + b"\n")
+            self._journal.flush()
+            os.fsync(self._journal.fileno())
+        except OSError as exc:
+            self.close()
+            raise CheckpointError(
+                f"cannot append to the journal {self.journal_path}: {exc.strerror or exc}; the last batch "
+                "will be delivered again by the next run"
+            ) from None
 
     def save(self, state: State) -> None:
         """Write the state atomically, then clear the journal (its content is now in the state)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         data = json.dumps(state.to_json(), separators=(",", ":"), sort_keys=True).encode("utf-8")
-        fd, tmp = tempfile.mkstemp(prefix=self.path.name + ".", suffix=".tmp", dir=str(self.path.parent))
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=self.path.name + ".", suffix=".tmp", dir=str(self.path.parent))
+        except OSError as exc:
+            raise CheckpointError(f"cannot write the state file {self.path}: {exc.strerror or exc}") from None
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
@@ -143,6 +173,20 @@ class CheckpointStore:
                 pass
             raise CheckpointError(f"cannot write the state file {self.path}: {exc.strerror or exc}") from None
         self._truncate_journal()
+        self._remove_stale_temporaries()
+
+    def _remove_stale_temporaries(self) -> None:
+        """Delete temporary state files a crash left between write and rename."""
+        pattern = re.compile(re.escape(self.path.name) + r"\.[A-Za-z0-9_]{8}\.tmp")
+        try:
+            names = [e.name for e in os.scandir(self.path.parent) if pattern.fullmatch(e.name)]
+        except OSError:
+            return
+        for name in names:
+            try:
+                os.unlink(self.path.parent / name)
+            except OSError:
+                pass
 
     def _truncate_journal(self) -> None:
         if self._journal is not None:
@@ -159,6 +203,25 @@ class CheckpointStore:
         if self._journal is not None:
             self._journal.close()
             self._journal = None
+
+
+def _cut_torn_tail(fh: Any) -> None:
+    """Truncate ``fh`` (opened ``a+b``) after its last newline: drop the torn line of a crashed append."""
+    fd = fh.fileno()
+    size = os.fstat(fd).st_size
+    if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+        return
+    keep = 0
+    end = size
+    while end > 0:
+        start = max(0, end - 65536)
+        nl = os.pread(fd, end - start, start).rfind(b"\n")
+        if nl >= 0:
+            keep = start + nl + 1
+            break
+        end = start
+    os.ftruncate(fd, keep)
+    os.fsync(fd)
 
 
 def _fsync_dir(path: Path) -> None:

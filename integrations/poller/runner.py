@@ -8,8 +8,14 @@ Guarantees (see README "Guarantees"):
 
 * windows are ``[high_water - overlap, now - lag]`` split into ``max_window``
   pieces, each paged through as a fixed, closed window; a first run starts at
-  ``now - lookback``. An event that becomes visible up to ``lag + overlap``
-  seconds after its time is still read by a later run;
+  ``now - lookback`` (kept in the state, so a first run that is interrupted
+  resumes there). An event that becomes visible up to ``lag + overlap``
+  seconds after its time is still read by a later run; one that becomes
+  visible later than ``lag + overlap`` plus the time between runs is missed
+  (raise ``overlap`` for slower sources);
+* a window that fills ``max_pages`` pages is read again in halves (what was
+  already delivered is skipped as seen) instead of being passed over; when a
+  single second is that dense the run stops incomplete;
 * an event is skipped when its id (HashID, else the fingerprint) was already
   delivered (``seen``), so overlapping windows and repeated rows do not
   duplicate;
@@ -18,19 +24,24 @@ Guarantees (see README "Guarantees"):
   confirmed: the checkpoint never passes an undelivered event;
 * a batch whose confirmation was lost is resent; sinks that can (file) first
   roll back to the last journaled position, Elasticsearch absorbs the repeat
-  through ``_id``.
+  through ``_id``;
+* rows that cannot be parsed or mapped go to the dead-letter callable and the
+  run continues; their ids are remembered like delivered ones, so a re-read of
+  the overlap does not dead-letter them again.
 """
 
 from __future__ import annotations
 
 import gc
+import hashlib
 import logging
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from integrations.errors import ApiError, MappingError, SinkError
+from integrations.errors import ApiError, CheckpointError, MappingError, SinkError
 from integrations.events import is_alert, parse_object
 from integrations.identity import event_id as compute_event_id
+from integrations.jsoncodec import dumps
 from integrations.mapping.mapper import Mapper, event_timestamp
 from integrations.model import Delivery, ParsedEvent, Rejected
 from integrations.poller.checkpoint import CheckpointStore, State
@@ -126,6 +137,19 @@ class RunSummary:
                 f"{window} took={took:.1f}s")
 
 
+def _rejected_id(original: Any) -> str:
+    """A stable id for a row that could not be parsed (it has no event id)."""
+    try:
+        data = dumps(original, sort_keys=True)
+    except (TypeError, ValueError):
+        data = repr(original).encode("utf-8", "replace")
+    return "rejected:" + hashlib.sha256(data).hexdigest()
+
+
+class _TooDense(Exception):
+    """A one-second window still fills ``max_pages`` pages: the run cannot make progress."""
+
+
 def _iso(epoch: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
@@ -163,44 +187,71 @@ class Poller:
 
         ``summary.complete`` is False (with ``summary.error``) when the run had
         to stop early; the checkpoint then still covers exactly what was confirmed.
+        Only an unreadable state file raises (:class:`CheckpointError`): that
+        needs a human, another run would fail the same way.
         """
         s = self.settings
         summary = RunSummary()
         state = self.store.load()
-        if state.sink_position is None and state.high_water is None and not state.seen:
+        now = int(self.clock())
+        dirty = False
+        if state.sink_position is None:
             # Record where the sink starts, so a crash before the first journaled
             # batch can be rolled back too.
             state.sink_position = self._position()
-            if state.sink_position is not None:
-                self.store.save(state)
-        self._rollback(state.sink_position)
-        now = int(self.clock())
+            dirty = state.sink_position is not None
+        if state.high_water is None and state.start is None:
+            # Keep the first run's start: a first run interrupted and restarted
+            # later must not slide its look-back forward past undelivered events.
+            state.start = now - s.lookback
+            dirty = True
         end = now - s.lag
-        start = state.high_water - s.overlap if state.high_water is not None else now - s.lookback
+        start = state.high_water - s.overlap if state.high_water is not None else int(state.start or 0)
         summary.window_start = start
         api_retries0 = getattr(getattr(self.client, "stats", None), "retries", 0)
         gc_was_enabled = gc.isenabled()
         try:
+            if dirty:
+                self.store.save(state)
+            self._rollback(state.sink_position)
             # The per-event objects are short-lived and acyclic: the cyclic GC
             # only costs time here (it runs once per window instead).
             gc.disable()
+            span = s.max_window
             while start < end:
-                w_end = min(start + s.max_window, end)
-                self._window(state, (start, w_end), summary)
+                w_end = min(start + span, end)
+                if not self._window(state, (start, w_end), summary):
+                    # max_pages full pages and maybe more: what was read is journaled
+                    # (and skipped as seen); read the window again in halves.
+                    if w_end - start <= 1:
+                        raise _TooDense(
+                            f"window {_iso(start)}..{_iso(w_end)} holds more than max_pages x page_size "
+                            f"({s.max_pages} x {s.page_size}) alerts even at one second; raise max_pages"
+                        )
+                    span = max(1, (w_end - start) // 2)
+                    log.warning("window %s..%s is too dense for max_pages=%s; splitting it into %d s windows",
+                                _iso(start), _iso(w_end), s.max_pages, span)
+                    continue
                 state.high_water = w_end
                 self._prune(state)
                 self.store.save(state)
                 summary.windows += 1
                 summary.window_end = w_end
                 start = w_end
-                gc.collect()
+                span = min(s.max_window, span * 2)  # after a split, grow back step by step
+                # Only the young generations: with the collector off, everything this
+                # window allocated is there; a full collection would also walk the whole
+                # (old) heap of the hosting process once per window.
+                gc.collect(1)
             summary.complete = True
-        except (ApiError, SinkError) as exc:
+        except (ApiError, SinkError, CheckpointError, _TooDense) as exc:
             summary.error = str(exc)
             log.error("run stopped: %s", exc)
+            log.debug("run stopped by %s", type(exc).__name__, exc_info=True)
         except MappingError as exc:  # a bug in a rule: stop rather than lose events silently
             summary.error = str(exc)
             log.error("run stopped by a mapping error: %s", exc)
+            log.debug("run stopped by %s", type(exc).__name__, exc_info=True)
         finally:
             if gc_was_enabled:
                 gc.enable()
@@ -210,7 +261,8 @@ class Poller:
         return summary
 
     # ------------------------------------------------------------------ internals
-    def _window(self, state: State, window: Tuple[int, int], summary: RunSummary) -> None:
+    def _window(self, state: State, window: Tuple[int, int], summary: RunSummary) -> bool:
+        """Deliver one window; False when ``max_pages`` cut it short (more rows may follow)."""
         s = self.settings
         pending: List[Delivery] = []
         pending_ids: Dict[str, int] = {}
@@ -221,13 +273,24 @@ class Poller:
         )
         view = self.view
         mapper = self.mapper
+        n_pages = 0
+        last_is_last = True
         for page in pages:
+            n_pages += 1
+            last_is_last = page.is_last
             summary.pages += 1
             summary.pulled += len(page.rows)
             for n, row in enumerate(page.rows):
                 location = f"api:{window[0]}-{window[1]}:page{page.page_id}:row{n + 1}"
                 for item in parse_object(row, location):
                     if isinstance(item, Rejected):
+                        # Remember it like a delivered event, so a re-read of the
+                        # overlap does not dead-letter the same row again.
+                        rid = _rejected_id(item.original)
+                        if rid in seen or rid in pending_ids:
+                            summary.duplicates_dropped += 1
+                            continue
+                        pending_ids[rid] = window[1]
                         self._reject(item.to_dead_letter(), summary)
                         continue
                     self._accept(item, view, mapper, seen, pending, pending_ids, summary)
@@ -236,6 +299,7 @@ class Poller:
             if self.progress is not None:
                 self.progress(summary)
         self._flush(state, window, pending, pending_ids, summary)
+        return not (s.max_pages is not None and n_pages >= s.max_pages and not last_is_last)
 
     def _accept(self, ev: ParsedEvent, view: Any, mapper: Mapper, seen: Dict[str, int],
                 pending: List[Delivery], pending_ids: Dict[str, int], summary: RunSummary) -> None:
@@ -248,8 +312,11 @@ class Poller:
         epoch = ts[1] if ts is not None else self.clock()
         try:
             body = view(ev)
-        except MappingError as exc:
-            self._reject({"reason": str(exc), "location": ev.location, "original": ev.original}, summary)
+        except Exception as exc:  # noqa: BLE001 - one bad event must not stop every later run
+            reason = str(exc) if isinstance(exc, MappingError) else \
+                f"internal error while mapping: {type(exc).__name__}: {exc}"
+            pending_ids[eid] = int(ts[1]) if ts is not None else int(self.clock())
+            self._reject({"reason": reason, "location": ev.location, "original": ev.original}, summary)
             return
         stream = "alert" if is_alert(fields) else "log"
         pending.append(Delivery(eid, epoch, fields.get("HostName"), stream, body, ev.original))
@@ -258,6 +325,10 @@ class Poller:
     def _flush(self, state: State, window: Tuple[int, int], pending: List[Delivery],
                pending_ids: Dict[str, int], summary: RunSummary) -> None:
         if not pending:
+            if pending_ids:  # only dead-lettered rows: remember them, nothing to send
+                self.store.record_batch(window, pending_ids, state.sink_position)
+                state.seen.update(pending_ids)
+                pending_ids.clear()
             return
         s = self.settings
         attempt = 0
@@ -294,7 +365,8 @@ class Poller:
     def _prune(self, state: State) -> None:
         # Keep only ids that a re-read of the next overlap (plus the lag as a
         # margin for UpdatedTime vs. the API's time filter) could return again.
-        assert state.high_water is not None
+        if state.high_water is None:
+            return
         horizon = state.high_water - self.settings.overlap - max(self.settings.lag, 60)
         state.seen = {k: v for k, v in state.seen.items() if v >= horizon}
 
