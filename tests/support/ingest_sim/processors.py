@@ -925,7 +925,10 @@ class ForEachProcessor(Processor):
                         doc.ingest["_value"] = prev_value
                 if result is None:
                     return None
-                new_map[new_key] = new_value
+                # ForEachProcessor#innerExecuteMap: `if (Strings.hasText(newKey)) newValues.put(newKey, ...)`,
+                # i.e. setting `_ingest._key` to null, "" or whitespace removes the entry.
+                if isinstance(new_key, str) and _java_has_text(new_key):
+                    new_map[new_key] = new_value
             doc.set_field_value(self.field, new_map)
             return doc
         if isinstance(obj, list):
@@ -945,6 +948,21 @@ class ForEachProcessor(Processor):
             doc.set_field_value(self.field, new_values)
             return doc
         raise illegal_argument(f"field [{self.field}] of type [{java_class_name(obj)}] cannot be cast to a list or map")
+
+
+def _java_has_text(s: str) -> bool:
+    """``Strings.hasText``: at least one character that is not ``Character.isWhitespace``."""
+    return any(not _java_is_whitespace(c) for c in s)
+
+
+def _java_is_whitespace(ch: str) -> bool:
+    if ch in "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f":
+        return True
+    if ch in "\u00a0\u2007\u202f":
+        return False
+    import unicodedata
+
+    return unicodedata.category(ch) in ("Zs", "Zl", "Zp")
 
 
 # -------------------------------------------------------------- fingerprint
