@@ -101,6 +101,9 @@ def _string(_p: Mapping[str, Any], _t: Mapping[str, Any]) -> Fn:
     return fn
 
 
+_INT_TEXT = re.compile(r"-?[0-9]+")
+
+
 def _integer(_p: Mapping[str, Any], _t: Mapping[str, Any]) -> Fn:
     def fn(v: Any) -> Any:
         if isinstance(v, bool):
@@ -111,7 +114,7 @@ def _integer(_p: Mapping[str, Any], _t: Mapping[str, Any]) -> Fn:
             return int(v)
         if isinstance(v, str):
             s = v.strip()
-            if s.lstrip("-").isdigit():
+            if _INT_TEXT.fullmatch(s):  # ASCII digits only, as SPL and the ingest pipeline read them
                 return int(s)
         return None
 
