@@ -13,6 +13,9 @@ and reused while its stamp file matches the pinned requirement and interpreter:
 * ``ucc``        – ``splunk-add-on-ucc-framework==6.6.0`` (``ucc-gen``)
 * ``appinspect`` – ``splunk-appinspect==4.3.1`` (needs libmagic)
 * ``ksconf``     – ``ksconf==0.13.10`` (conf file linting in the tests)
+* ``psa``        – ``pytest-splunk-addon==6.4.0`` with pytest 7.4.4 and splunk-sdk 2.1.1 (its offline
+  test-plan and requirement-sample checks in the tests; 7.x/8.x fail at plugin load without the
+  private ``splunk_cim_models`` module; its ``pytest<8`` and ``urllib3<2`` clash with the project's env)
 
 Build steps:
 
@@ -55,6 +58,11 @@ APP_ID = "TA-accuknox"
 UCC_VERSION = "6.6.0"
 APPINSPECT_VERSION = "4.3.1"
 KSCONF_VERSION = "0.13.10"
+#: pytest-splunk-addon: 6.4.0 is the last release that loads without the private ``splunk_cim_models``
+#: module (docs/splunk-tooling.md, section 3). It needs pytest < 8 (7.4.4 is the last 7.x) and takes any
+#: splunk-sdk; 2.1.1 is pinned because 3.x only installs on Python >= 3.13, so the environment is the
+#: same whichever interpreter creates it.
+PSA_VERSION = "6.4.0"
 #: pip that UCC installs into the build interpreter: 26.3 breaks ``ucc-gen build``
 #: (docs/splunk-tooling.md, fix 1); 26.2 needs Python >= 3.10.
 PIP_VERSION = "26.2"
@@ -62,8 +70,9 @@ TOOLS: Dict[str, Tuple[str, ...]] = {
     "ucc": (f"splunk-add-on-ucc-framework=={UCC_VERSION}",),
     "appinspect": (f"splunk-appinspect=={APPINSPECT_VERSION}",),
     "ksconf": (f"ksconf=={KSCONF_VERSION}",),
+    "psa": (f"pytest-splunk-addon=={PSA_VERSION}", "pytest==7.4.4", "splunk-sdk==2.1.1"),
 }
-TOOL_EXE = {"ucc": "ucc-gen", "appinspect": "splunk-appinspect", "ksconf": "ksconf"}
+TOOL_EXE = {"ucc": "ucc-gen", "appinspect": "splunk-appinspect", "ksconf": "ksconf", "psa": "pytest"}
 
 #: Parts of ``integrations/`` the app does not ship (paths relative to the package).
 VENDOR_EXCLUDE = frozenset({
@@ -130,7 +139,7 @@ def _run(cmd: Sequence[str], *, what: str, log: Log, cwd: Optional[Path] = None,
 
 
 def tool_env(name: str, *, log: Log = _stderr, python: Optional[str] = None) -> Path:
-    """The ``bin/`` folder of the tool virtualenv ``name`` (``ucc`` or ``appinspect``), created if needed.
+    """The ``bin/`` folder of the tool virtualenv ``name`` (a key of :data:`TOOLS`), created if needed.
 
     Idempotent: an existing environment is reused while its stamp (pinned
     requirements + interpreter version) matches; otherwise it is rebuilt.
@@ -416,7 +425,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--out", default="dist", help="folder for the .tar.gz (default ./dist)")
     p.add_argument("--version", default=None, help=f"app version (default {__version__})")
     p.add_argument("--tools-only", action="store_true",
-                   help="only create the tool environments (ucc, appinspect, ksconf)")
+                   help="only create the tool environments (ucc, appinspect, ksconf, psa)")
     p.add_argument("--inspect", action="store_true", help="also run AppInspect (precert, cloud tag)")
     args = p.parse_args(argv)
     try:
