@@ -87,7 +87,8 @@ def main(argv: List[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--events", type=int, default=100_000)
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--shared", default=os.environ.get("ACCUKNOX_SHARED_DIR", str(Path(__file__).resolve().parents[2] / "shared")))
+    p.add_argument("--shared", default=os.environ.get("ACCUKNOX_SHARED_DIR",
+                                                      str(Path(__file__).resolve().parents[2] / "shared")))
     p.add_argument("--json", action="store_true")
     a = p.parse_args(argv)
     res = run(a.events, a.rounds, Path(a.shared))
