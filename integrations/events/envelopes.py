@@ -52,6 +52,10 @@ __all__ = ["parse_object", "MAX_ENVELOPE_DEPTH"]
 
 #: How many envelopes may be nested (page -> search response -> hit ...).
 MAX_ENVELOPE_DEPTH = 8
+#: Deepest nesting of objects/arrays accepted in one event (the same bound as
+#: ``json_stream.MAX_DEPTH`` for byte streams): deeper values cannot be serialised
+#: again (orjson stops at 255 levels), so they would fail in the mapper or a sink.
+MAX_NESTING = 128
 
 _COUNT_KEYS = frozenset({"count", "Count", "total", "Total"})
 _REQUEST_KEYS = frozenset({"FromTime", "ToTime", "PageId", "PageID", "PageSize", "WorkspaceID", "LogType"})
@@ -70,6 +74,9 @@ def parse_object(obj: Any, location: str) -> List[ParseResult]:
     """Already-decoded JSON (an event, an envelope, an API page or a list of them)
     -> a list of :class:`ParsedEvent` / :class:`Rejected`, in order. Never raises
     for bad input."""
+    # Already-decoded values never went through the stream reader's depth check.
+    if (obj.__class__ is dict or obj.__class__ is list) and _deeper_than(obj, MAX_NESTING):
+        return [Rejected(f"value nested deeper than {MAX_NESTING} levels", location, _deep_preview(obj))]
     # Hot path: a plain event with a known Type.
     if obj.__class__ is dict:
         t = obj.get("Type")
@@ -83,6 +90,28 @@ def parse_object(obj: Any, location: str) -> List[ParseResult]:
     out: List[ParseResult] = []
     _collect(obj, location, out, 0)
     return out
+
+
+def _deeper_than(obj: Any, limit: int) -> bool:
+    """True when ``obj`` nests dicts/lists more than ``limit`` levels (iterative: no recursion limit)."""
+    stack = [(obj, 1)]
+    while stack:
+        o, d = stack.pop()
+        if d > limit:
+            return True
+        for v in (o.values() if o.__class__ is dict else o):
+            c = v.__class__
+            if c is dict or c is list or isinstance(v, (dict, list)):
+                stack.append((v, d + 1))
+    return False
+
+
+def _deep_preview(obj: Any) -> str:
+    """What a dead letter keeps of a too-deep value: its type and top-level keys, as text."""
+    if isinstance(obj, dict):
+        keys = ", ".join(_short(str(k), 40) for k in list(obj)[:40])
+        return f"<JSON object nested too deeply; top-level keys: {keys}>"
+    return f"<JSON array of {len(obj)} item(s) nested too deeply>"
 
 
 def _collect(obj: Any, location: str, out: List[ParseResult], depth: int) -> None:

@@ -315,7 +315,7 @@ def _ecs_source(mapper: Any, type_key: Any, op_key: Any) -> Tuple[str, Dict[str,
     g.emit("o_event['ingested'] = _clock()[0]", 1)
     keep = mapper.settings.get("keep_original", {})
     g.emit(f"if original is not None and {g.const(keep)}.get(F_stream_for_original, False):", 1)
-    g.emit("o_event['original'] = original if original.__class__ is str else _dumps_str(original)", 2)
+    g.emit("o_event['original'] = original if original.__class__ is str else _original_text(original)", 2)
     g.emit("extra = {k: x for k, x in fields.items() if k not in _CANONICAL}", 1)
     g.emit("if extra: o_kubearmor['extra'] = extra", 1)
     # link containers bottom-up, keeping only non-empty ones
@@ -395,6 +395,7 @@ class CompiledMapper:
 
     def __init__(self, mapper: Any) -> None:
         from integrations.jsoncodec import dumps_str
+        from integrations.mapping.mapper import _original_text
         from integrations.model import CANONICAL_FIELDS
 
         self.mapper = mapper
@@ -409,8 +410,15 @@ class CompiledMapper:
 
         self._globals = {
             "_event_id": mapper.event_id, "_cim_id": mapper.cim_id, "_clock": clock, "_dumps_str": dumps_str,
-            "_CANONICAL": frozenset(CANONICAL_FIELDS), "_time": _time,
+            "_CANONICAL": frozenset(CANONICAL_FIELDS), "_time": _time, "_original_text": _original_text,
         }
+        # Only classes the definition knows get their own code: garbage Type/Operation values
+        # (fuzzing, broken producers) run the generic function instead of compiling new code.
+        tables = mapper.definition.tables
+        types = tables.get("stream_of_type")
+        cats = tables.get("categorization")
+        self._known_types = {str(k).lower() for k in types.rows} if types is not None else set()
+        self._known_ops = {str(k).split("/", 1)[0].lower() for k in cats.rows} if cats is not None else set()
         self._generic = self._build(_UNKNOWN, _UNKNOWN)
 
     def _build(self, type_key: Any, op_key: Any) -> Tuple[Callable, Callable]:
@@ -432,7 +440,9 @@ class CompiledMapper:
                o.lower() if o.__class__ is str else (None if o is None else _UNKNOWN))
         fns = self._classes.get(key)
         if fns is None:
-            if key[0] is _UNKNOWN or key[1] is _UNKNOWN or len(self._classes) >= MAX_CLASSES:
+            if (key[0] is _UNKNOWN or key[1] is _UNKNOWN or len(self._classes) >= MAX_CLASSES
+                    or (key[0] is not None and key[0] not in self._known_types)
+                    or (key[1] is not None and key[1] not in self._known_ops)):
                 return self._generic
             fns = self._classes[key] = self._build(*key)
         return fns

@@ -284,7 +284,7 @@ class Mapper:
         event_obj["ingested"] = self.clock()[0]
         stream = facts.get("stream")
         if original is not None and self.settings.get("keep_original", {}).get(stream, False):
-            event_obj["original"] = original if isinstance(original, str) else dumps_str(original)
+            event_obj["original"] = original if isinstance(original, str) else _original_text(original)
         extra = {k: v for k, v in fields.items() if k not in _CANONICAL}
         if extra:
             doc.setdefault("kubearmor", {})["extra"] = extra
@@ -377,6 +377,14 @@ def _in_check(getter: Getter, expected: Sequence[Any]) -> Callable[[Mapping[str,
         return v in others
 
     return check
+
+
+def _original_text(original: Any) -> str:
+    """``event.original`` as JSON text; an input JSON cannot encode is a mapping error, not a crash."""
+    try:
+        return dumps_str(original)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise MappingError("event-original", f"the original event cannot be written as JSON: {exc}") from None
 
 
 def _unpack(event: ParsedEvent | Mapping[str, Any]) -> Tuple[Mapping[str, Any], Any]:
