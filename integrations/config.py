@@ -81,6 +81,7 @@ SETTINGS: Dict[str, Tuple[str, Any]] = {
     "hec_token_env": ("str", "SPLUNK_HEC_TOKEN"),
     "hec_index": ("str", None),
     "hec_ack": ("bool", False),
+    "hec_ack_timeout": ("duration", 300),
     "es_api_key_env": ("str", None),
     "es_user": ("str", None),
     "es_password_env": ("str", None),
@@ -135,7 +136,7 @@ def _coerce(name: str, kind: str, value: Any, origin: str) -> Any:
             if isinstance(value, (list, tuple)):
                 return [str(v) for v in value]
             return [v.strip() for v in str(value).split(",") if v.strip()]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(inf) from a TOML float
         raise ConfigError(f"{where}: cannot read {value!r} as {kind}") from None
     raise ConfigError(f"{where}: unknown setting type {kind}")  # pragma: no cover
 
@@ -169,6 +170,8 @@ def load_toml(path: str) -> Dict[str, Any]:
         raise ConfigError(f"config: cannot read {path}: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config: {path} is not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:  # tomllib decodes the whole file as UTF-8 first
+        raise ConfigError(f"config: {path} is not valid TOML: not UTF-8 text (byte {exc.start})") from None
     section = data.get("pull", data)
     if not isinstance(section, dict):
         raise ConfigError(f"config: {path}: [pull] must be a table")

@@ -3,6 +3,10 @@
 Splunk's bundled Python may lack orjson (a compiled wheel); the stdlib fallback
 keeps the package importable there with identical output semantics (compact
 separators, UTF-8, no ASCII escaping).
+
+orjson only encodes integers in [-2**63, 2**64); a value outside that range
+(possible in an input's ``original``, which is kept as received) is encoded
+with the stdlib instead, so the document is still written rather than lost.
 """
 
 from __future__ import annotations
@@ -17,17 +21,36 @@ except ImportError:  # pragma: no cover
 
 HAVE_ORJSON = _orjson is not None
 
+
+def _stdlib_dumps(obj: Any, sort_keys: bool = False) -> bytes:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, sort_keys=sort_keys).encode("utf-8")
+
+
 if _orjson is not None:
     _dumps = _orjson.dumps
     _OPT_SORT = _orjson.OPT_SORT_KEYS
+    _OPT_NL = _orjson.OPT_APPEND_NEWLINE
 
-    def loads(data: bytes | str) -> Any:
-        """Decode JSON text (bytes or str)."""
-        return _orjson.loads(data)
+    #: Decode JSON text (bytes or str). orjson's own function: no wrapper call per document.
+    loads = _orjson.loads
 
     def dumps(obj: Any, sort_keys: bool = False) -> bytes:
         """Encode to compact UTF-8 JSON bytes."""
-        return _dumps(obj, option=_OPT_SORT) if sort_keys else _dumps(obj)
+        try:
+            return _dumps(obj, option=_OPT_SORT) if sort_keys else _dumps(obj)
+        except TypeError as exc:
+            if "64-bit" not in str(exc):  # "Integer exceeds 64-bit range": the stdlib can write it
+                raise
+            return _stdlib_dumps(obj, sort_keys)
+
+    def dumps_line(obj: Any) -> bytes:
+        """Compact UTF-8 JSON bytes plus ``\\n`` (one NDJSON line), written in one buffer."""
+        try:
+            return _dumps(obj, option=_OPT_NL)
+        except TypeError as exc:
+            if "64-bit" not in str(exc):
+                raise
+            return _stdlib_dumps(obj) + b"\n"
 
 else:  # pragma: no cover
 
@@ -35,9 +58,11 @@ else:  # pragma: no cover
         """Decode JSON text (bytes or str)."""
         return json.loads(data)
 
-    def dumps(obj: Any, sort_keys: bool = False) -> bytes:
-        """Encode to compact UTF-8 JSON bytes."""
-        return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, sort_keys=sort_keys).encode("utf-8")
+    dumps = _stdlib_dumps
+
+    def dumps_line(obj: Any) -> bytes:
+        """Compact UTF-8 JSON bytes plus ``\\n`` (one NDJSON line)."""
+        return _stdlib_dumps(obj) + b"\n"
 
 
 def dumps_str(obj: Any, sort_keys: bool = False) -> str:

@@ -61,6 +61,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hec-token-env", metavar="VAR", help="variable with the HEC token (default SPLUNK_HEC_TOKEN)")
     p.add_argument("--hec-index", help="Splunk index for HEC events")
     p.add_argument("--hec-ack", action="store_true", help="use HEC indexer acknowledgement")
+    p.add_argument("--hec-ack-timeout", metavar="DURATION", help="with --hec-ack: wait this long for an "
+                   "acknowledgement before sending again (default 5m)")
     p.add_argument("--es-api-key-env", metavar="VAR", help="variable with the Elasticsearch API key")
     p.add_argument("--es-user", help="Elasticsearch user (password from --es-password-env)")
     p.add_argument("--es-password-env", metavar="VAR", help="variable with the Elasticsearch password")
@@ -76,6 +78,8 @@ def sink_options(cfg: PullConfig) -> Dict[str, Any]:
     kind = cfg.sink.partition(":")[0].lower()
     if kind == "hec":
         opts: Dict[str, Any] = {"token_env": cfg.hec_token_env, "ack": cfg.hec_ack}
+        if cfg.hec_ack and cfg.hec_ack_timeout is not None:
+            opts["ack_timeout"] = float(cfg.hec_ack_timeout)
         if cfg.hec_index:
             opts["index"] = cfg.hec_index
         return opts

@@ -92,16 +92,25 @@ def parse_object(obj: Any, location: str) -> List[ParseResult]:
     return out
 
 
-def _deeper_than(obj: Any, limit: int) -> bool:
-    """True when ``obj`` nests dicts/lists more than ``limit`` levels (iterative: no recursion limit)."""
+_SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
+def _deeper_than(obj: Any, limit: int, _scalars: frozenset = _SCALAR_TYPES,
+                 _containers: tuple = (dict, list)) -> bool:
+    """True when ``obj`` nests dicts/lists more than ``limit`` levels (iterative: no recursion limit).
+
+    Runs on every API row: plain JSON scalars (most values) are skipped with one
+    set lookup of their exact type, ``isinstance`` only runs for the rest.
+    """
     stack = [(obj, 1)]
     while stack:
         o, d = stack.pop()
         if d > limit:
             return True
         for v in (o.values() if o.__class__ is dict else o):
-            c = v.__class__
-            if c is dict or c is list or isinstance(v, (dict, list)):
+            if v.__class__ in _scalars:
+                continue
+            if isinstance(v, _containers):
                 stack.append((v, d + 1))
     return False
 

@@ -18,6 +18,15 @@ Consumes/produces a JSON state file plus an append-only journal beside it.
   cuts that torn tail off, so later lines are never hidden behind it (and a
   line that cannot be decoded is skipped, never taken as the end of the journal).
 
+  Sinks that confirm asynchronously (HEC with indexer acknowledgement) add two
+  kinds of lines inside a batch (see ``Poller`` and ``sinks/base.py``):
+  ``{"w", "pend": {id: time}, "tok": ...}`` – these ids were handed to the
+  destination, ``tok`` (the sink's, e.g. ``{"channel", "ack"}``) lets the sink
+  ask later whether they arrived – and ``{"w", "ids", "pos", "part": 1}`` –
+  part of the batch confirmed early. ``load`` returns the in-flight entries in
+  ``State.pending``: those journaled after the last batch line (a batch line
+  without ``part`` closes every earlier entry) whose ids are not all confirmed.
+
 No secret is ever written here: the state holds ids, times and positions only.
 """
 
@@ -38,7 +47,7 @@ STATE_VERSION = 1
 class State:
     """In-memory poller state; see the module docstring for the files."""
 
-    __slots__ = ("high_water", "seen", "sink_position", "window", "start")
+    __slots__ = ("high_water", "seen", "sink_position", "window", "start", "pending")
 
     def __init__(self) -> None:
         self.high_water: Optional[int] = None
@@ -47,6 +56,9 @@ class State:
         self.window: Optional[Tuple[int, int]] = None
         #: start of the first run's first window (used only while high_water is None)
         self.start: Optional[int] = None
+        #: journal only (never in the state file): batches handed to the sink and not yet
+        #: confirmed, ``{"w": (start, end), "ids": {id: time}, "tok": <sink token>}``
+        self.pending: List[Dict[str, Any]] = []
 
     def to_json(self) -> Dict[str, Any]:
         return {
@@ -97,14 +109,25 @@ class CheckpointStore:
                     f"the state file {self.path} is unreadable ({exc}); move it away to start over "
                     "(the next run then re-reads the look-back period)"
                 ) from None
+        pending: List[Dict[str, Any]] = []
         for entry in self._journal_entries():
+            w = entry.get("w")
+            window = (int(w[0]), int(w[1])) if isinstance(w, list) and len(w) == 2 else None
+            pend = entry.get("pend")
+            if isinstance(pend, dict):
+                pending.append({"w": window, "ids": {str(k): int(v) for k, v in pend.items()},
+                                "tok": entry.get("tok")})
+                continue
             for k, v in (entry.get("ids") or {}).items():
                 state.seen[str(k)] = int(v)
             if "pos" in entry:
                 state.sink_position = entry["pos"]
-            w = entry.get("w")
-            if isinstance(w, list) and len(w) == 2:
-                state.window = (int(w[0]), int(w[1]))
+            if not entry.get("part"):
+                pending = []  # the batch is settled: nothing of it is in flight any more
+            if window is not None:
+                state.window = window
+        seen = state.seen
+        state.pending = [p for p in pending if not all(k in seen for k in p["ids"])]
         return state
 
     def _journal_entries(self) -> List[Dict[str, Any]]:
@@ -134,8 +157,22 @@ class CheckpointStore:
 
     # ------------------------------------------------------------------ save
     def record_batch(self, window: Tuple[int, int], ids: Dict[str, int], position: Any) -> None:
-        """Append one confirmed batch to the journal and fsync it (``CheckpointError`` when that fails)."""
-        line = json.dumps({"w": list(window), "ids": ids, "pos": position}, separators=(",", ":"))
+        """Append one confirmed batch to the journal and fsync it (``CheckpointError`` when that fails).
+
+        Closes every in-flight entry journaled before it (:meth:`record_pending`).
+        """
+        self._append({"w": list(window), "ids": ids, "pos": position})
+
+    def record_confirmed(self, window: Tuple[int, int], ids: Dict[str, int], position: Any) -> None:
+        """Append ids confirmed ahead of the rest of their batch (in-flight entries stay open)."""
+        self._append({"w": list(window), "ids": ids, "pos": position, "part": 1})
+
+    def record_pending(self, window: Tuple[int, int], ids: Dict[str, int], token: Any) -> None:
+        """Append ids handed to the sink but not confirmed yet, with the sink's ``token`` to ask about them."""
+        self._append({"w": list(window), "pend": ids, "tok": token})
+
+    def _append(self, entry: Dict[str, Any]) -> None:
+        line = json.dumps(entry, separators=(",", ":"))
         try:
             if self._journal is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -69,7 +69,9 @@ COUNT_PATH = "/monitors/v1/alerts/events/count"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 #: The MCP server caps PageSize at 100. A server that silently caps a larger
 #: PageSize would make the short-page stop rule end paging early and lose rows,
-#: so larger values are refused up front.
+#: so larger values are refused up front. ``AlertsClient(max_page_size=N)``
+#: raises the limit explicitly, for a server known to honour larger pages (the
+#: emulator in benchmarks: ``accuknox-siem bench`` pulls 1000-row pages).
 MAX_PAGE_SIZE = 100
 FILTER_OPS = frozenset({"match", "ne", "pattern"})
 LOG_TYPES = frozenset({"active", "suppressed", "all"})
@@ -251,6 +253,9 @@ class AlertsClient:
     ``proxies=None`` requests' usual ``HTTPS_PROXY``/``NO_PROXY`` handling stays on.
     Redirects are never followed (a redirect could leave the URL policy). One
     client per thread: the session, rate limiter and ``stats`` are not locked.
+    ``max_page_size`` (default :data:`MAX_PAGE_SIZE`, 100) is the largest
+    ``page_size`` accepted; raise it only for a server that really returns
+    pages that large (a server that silently caps them would lose rows).
     """
 
     def __init__(
@@ -265,6 +270,7 @@ class AlertsClient:
         max_backoff: float = 60.0,
         backoff_base: float = 1.0,
         rate_limit: Optional[float] = None,
+        max_page_size: int = MAX_PAGE_SIZE,
         proxies: Optional[Dict[str, str]] = None,
         ca_bundle: Optional[str] = None,
         verify: bool = True,
@@ -295,6 +301,9 @@ class AlertsClient:
         if rate_limit is not None and not rate_limit > 0:
             raise ConfigError("rate_limit: expected a positive number of requests per second, or none")
         self._interval = 1.0 / rate_limit if rate_limit else 0.0
+        if isinstance(max_page_size, bool) or not isinstance(max_page_size, int) or max_page_size < 1:
+            raise ConfigError("max_page_size: expected a positive integer")
+        self._max_page_size = max_page_size
         self._next_slot: Optional[float] = None
         if ca_bundle is not None:
             if not verify:
@@ -426,12 +435,12 @@ class AlertsClient:
             body["PageSize"] = self._check_page_size(page_size)
         return body
 
-    @staticmethod
-    def _check_page_size(page_size: Optional[int]) -> int:
+    def _check_page_size(self, page_size: Optional[int]) -> int:
         if page_size is None:
             return 50
-        if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise ConfigError(f"page_size: expected an integer from 1 to {MAX_PAGE_SIZE}, got {page_size!r}")
+        limit = self._max_page_size
+        if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= limit:
+            raise ConfigError(f"page_size: expected an integer from 1 to {limit}, got {page_size!r}")
         return page_size
 
     # ------------------------------------------------------------------ endpoints

@@ -25,6 +25,13 @@ Guarantees (see README "Guarantees"):
 * a batch whose confirmation was lost is resent; sinks that can (file) first
   roll back to the last journaled position, Elasticsearch absorbs the repeat
   through ``_id``;
+* sinks that confirm asynchronously (HEC with indexer acknowledgement) journal
+  what is in flight through the poller (``bind_journal``): the ids of each
+  request the destination accepted, with a token to ask about it later
+  (``record_pending``), and ids confirmed ahead of the rest of their batch
+  (``record_confirmed``). The next run first asks the sink (``recover``) which
+  of those arrived, journals them as delivered and resends only the others, so
+  a crash while a batch waits for its confirmation repeats nothing;
 * rows that cannot be parsed or mapped go to the dead-letter callable and the
   run continues; their ids are remembered like delivered ones, so a re-read of
   the overlap does not dead-letter them again.
@@ -180,6 +187,9 @@ class Poller:
         self.progress = progress
         self.clock = clock
         self.sleep = sleep
+        #: (window, ids with times) of the batch being sent; for the sink's journal callback
+        self._in_flight: Optional[Tuple[Tuple[int, int], Dict[str, int]]] = None
+        self._journaled_pending = False
 
     # ------------------------------------------------------------------ public
     def run_once(self) -> RunSummary:
@@ -210,7 +220,12 @@ class Poller:
         summary.window_start = start
         api_retries0 = getattr(getattr(self.client, "stats", None), "retries", 0)
         gc_was_enabled = gc.isenabled()
+        bind = getattr(self.sink, "bind_journal", None)
         try:
+            if callable(bind):
+                bind(self._journal_in_flight)
+            # before any save: a save clears the journal, and with it what was in flight
+            self._recover(state)
             if dirty:
                 self.store.save(state)
             self._rollback(state.sink_position)
@@ -232,7 +247,8 @@ class Poller:
                     log.warning("window %s..%s is too dense for max_pages=%s; splitting it into %d s windows",
                                 _iso(start), _iso(w_end), s.max_pages, span)
                     continue
-                state.high_water = w_end
+                # never move back: with max_window < overlap a resumed run's first window ends below it
+                state.high_water = w_end if state.high_water is None else max(state.high_water, w_end)
                 self._prune(state)
                 self.store.save(state)
                 summary.windows += 1
@@ -255,6 +271,8 @@ class Poller:
         finally:
             if gc_was_enabled:
                 gc.enable()
+            if callable(bind):
+                bind(None)  # sends outside this poller's runs are not journaled
             self.store.close()
             summary.retries += getattr(getattr(self.client, "stats", None), "retries", 0) - api_retries0
             summary.finished = time.time()
@@ -332,20 +350,28 @@ class Poller:
             return
         s = self.settings
         attempt = 0
-        while True:
-            try:
-                result = self.sink.send(pending)
-                break
-            except SinkError as exc:
-                self._rollback(state.sink_position)
-                if not exc.retryable or attempt >= s.sink_retries:
-                    raise
-                attempt += 1
-                summary.retries += 1
-                wait = min(60.0, s.sink_backoff * (2 ** (attempt - 1)))
-                log.warning("sink %s: %s; retry %d/%d in %.1fs", getattr(self.sink, "name", "?"), exc,
-                            attempt, s.sink_retries, wait)
-                self.sleep(wait)
+        self._in_flight = (window, pending_ids)
+        try:
+            while True:
+                self._journaled_pending = False
+                try:
+                    result = self.sink.send(pending)
+                    break
+                except SinkError as exc:
+                    self._rollback(state.sink_position)
+                    if not exc.retryable or attempt >= s.sink_retries:
+                        raise  # what this attempt left in flight is settled by the next run
+                    if self._journaled_pending:
+                        # the batch is sent again as a whole: close this attempt's in-flight entries
+                        self.store.record_batch(window, {}, state.sink_position)
+                    attempt += 1
+                    summary.retries += 1
+                    wait = min(60.0, s.sink_backoff * (2 ** (attempt - 1)))
+                    log.warning("sink %s: %s; retry %d/%d in %.1fs", getattr(self.sink, "name", "?"), exc,
+                                attempt, s.sink_retries, wait)
+                    self.sleep(wait)
+        finally:
+            self._in_flight = None
         summary.delivered += result.delivered
         summary.sink_duplicates += result.duplicates
         for delivery, reason in result.dead_letters:
@@ -373,6 +399,60 @@ class Poller:
     def _position(self) -> Any:
         fn = getattr(self.sink, "position", None)
         return fn() if callable(fn) else None
+
+    def _journal_in_flight(self, kind: str, ids: Sequence[str], token: Any = None) -> None:
+        """The sink's journal callback (``bind_journal``), called from inside ``send``.
+
+        ``kind`` ``"pending"``: the destination accepted ``ids`` but has not
+        confirmed them; ``token`` (JSON) is what the sink's ``recover`` needs to
+        ask about them. ``"confirmed"``: ``ids`` are confirmed ahead of the rest
+        of the batch. Returns once the line is fsynced; raises CheckpointError
+        (which stops the run: the sink must not go on when it cannot be recorded).
+        """
+        ctx = self._in_flight
+        if ctx is None:
+            raise RuntimeError("sink journal callback used outside Poller._flush")
+        window, batch_ids = ctx
+        times = {i: batch_ids[i] for i in ids if i in batch_ids}
+        if kind == "pending":
+            self.store.record_pending(window, times, token)
+            self._journaled_pending = True
+        elif kind == "confirmed":
+            self.store.record_confirmed(window, times, self._position())
+        else:
+            raise ValueError(f"sink journal callback: unknown kind {kind!r}")
+
+    def _recover(self, state: State) -> None:
+        """Settle what a previous process left in flight: ask the sink, journal what arrived.
+
+        Ids the sink confirms become ``seen`` (journaled as one batch, which also
+        closes the in-flight entries); the others are simply not ``seen``, so the
+        re-read of their window sends them again. Sinks without ``recover`` get
+        nothing to settle (their in-flight entries are dropped: resent).
+        """
+        fn = getattr(self.sink, "recover", None)
+        entries = state.pending
+        if not callable(fn):
+            return
+        verdicts = list(fn(state.sink_position, [e["tok"] for e in entries]))
+        if not entries:
+            return
+        if len(verdicts) != len(entries):
+            raise SinkError(f"sink {getattr(self.sink, 'name', '?')}: recover() answered {len(verdicts)} "
+                            f"verdicts for {len(entries)} entries", retryable=False)
+        done: Dict[str, int] = {}
+        for entry, ok in zip(entries, verdicts):
+            if ok is True:
+                done.update(entry["ids"])
+        resend = {k for e in entries for k in e["ids"]} - set(done)
+        window = next((e["w"] for e in reversed(entries) if e["w"] is not None), None) or state.window or (0, 0)
+        position = self._position()
+        self.store.record_batch(window, done, position)
+        state.seen.update(done)
+        state.sink_position = position
+        state.pending = []
+        log.info("sink %s: %d event(s) in flight at the last stop: %d confirmed, %d to send again",
+                 getattr(self.sink, "name", "?"), len(done) + len(resend), len(done), len(resend))
 
     def _rollback(self, position: Any) -> None:
         fn = getattr(self.sink, "rollback", None)

@@ -18,8 +18,27 @@ allows it: Elasticsearch ``create`` with a deterministic ``_id``),
 ``retryable=False`` when only a human can fix it (credentials, URL, config).
 
 Delivery is therefore at-least-once: a resent batch may duplicate events in
-destinations that cannot de-duplicate (file, stdout, HEC). Every body carries
-the event id, so consumers can de-duplicate downstream.
+destinations that cannot de-duplicate (stdout, HEC without acknowledgement).
+Every body carries the event id, so consumers can de-duplicate downstream.
+
+Optional crash-recovery hooks (duck-typed: the poller uses them when present,
+other callers may ignore them):
+
+* ``position() -> JSON`` and ``rollback(position)``: the poller journals the
+  position with each confirmed batch and, before resending, rolls the sink back
+  to the last journaled one (file sink: exactly once).
+* ``bind_journal(fn)`` and ``recover(position, tokens) -> [bool]``, for sinks
+  whose confirmation comes after the destination has the data (HEC with indexer
+  acknowledgement). During ``send`` the sink calls ``fn("pending", ids, token)``
+  as soon as the destination accepted ``ids`` (``token``: JSON the sink needs
+  to ask about them later, e.g. HEC channel and ackId) and may call
+  ``fn("confirmed", ids)`` for ids confirmed before the rest of the batch;
+  ``fn`` returns when the journal line is on disk. At the start of every run
+  the poller calls ``recover`` with the journaled position and the tokens
+  still in flight (possibly none: the sink then only adopts the position);
+  it answers, per token, whether the destination confirmed those ids (``True``)
+  or not (``False``: they are sent again). ``recover`` raises SinkError when it
+  cannot tell (the tokens stay in flight for the next run).
 """
 
 from __future__ import annotations
@@ -107,6 +126,11 @@ class Sink(abc.ABC):
 
     #: Short name used in logs and messages (``file``, ``stdout``, ``hec``, ``elasticsearch``).
     name: str = "sink"
+
+    #: Whether ``send`` reads ``Delivery.body`` (the mapped document). False for a sink
+    #: that ships only ``Delivery.raw`` (Elasticsearch in ``pipeline`` mode): a caller may
+    #: then skip the mapping and pass ``body=None``. Mapping is most of the CPU per event.
+    needs_body: bool = True
 
     @abc.abstractmethod
     def send(self, batch: Sequence[Delivery]) -> SendResult:

@@ -175,6 +175,7 @@ class ElasticsearchSink(Sink):
         if mode == "ecs":
             self._bulk_params["pipeline"] = "_none"
         self._expand = self._expand_ecs if mode == "ecs" else self._expand_pipeline
+        self.needs_body = mode == "ecs"  # pipeline mode ships Delivery.raw only
         if client is None:
             client = self._make_client(
                 environ if environ is not None else os.environ,

@@ -27,6 +27,22 @@ batch, so events that were indexed but whose acknowledgement was lost (indexer
 restart, channel expiry) **are duplicated in Splunk**. HEC cannot de-duplicate;
 every event carries its id for search-time ``dedup``.
 
+Crash recovery with ``ack=True`` (two phases with the poller's journal, see
+``sinks/base.py``): ``position()`` is ``{"channel": <uuid>}``, kept in the
+poller state, and ``recover`` (or the ``channel`` option) makes a restarted
+process use the same channel. As soon as HEC answers a request with its
+``ackId`` – before polling – the sink reports the request's event ids with
+``{"channel", "ack"}`` to the journal (``bind_journal``); acknowledgements
+that arrive while other requests of the batch still wait are reported as
+confirmed at once. After a crash, ``recover`` polls ``/services/collector/ack``
+on the saved channel for what was left in flight (up to ``ack_timeout``):
+acknowledged → delivered, not sent again; not acknowledged → sent again. What
+remains are two short windows, each one HTTP answer plus one journal fsync
+long: HEC accepted a request but the process died before the ``ackId`` was
+journaled, or Splunk answered ``true`` (and, as it does, forgot the id) but the
+process died before that was journaled. A kill there repeats that request's
+events (in the second case after ``ack_timeout``).
+
 Failures follow HEC's documented ``code`` table (``HEC_CODES`` below) and, for
 unknown codes, the shared HTTP status table in ``retry.py``:
 
@@ -68,7 +84,7 @@ import os
 import time
 import uuid
 from collections import deque
-from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -262,6 +278,7 @@ class HecSink(Sink):
         ack_timeout: float = 300.0,
         ack_poll_interval: float = 0.2,
         ack_poll_max_interval: float = 5.0,
+        channel: Optional[str] = None,
         max_bytes: int = 1_000_000,
         max_events: int = 5_000,
         gzip: bool = True,
@@ -297,7 +314,8 @@ class HecSink(Sink):
         self.max_events = int(max_events)
         self.gzip = bool(gzip)
         self.max_retries = int(max_retries)
-        self.channel = str(uuid.uuid4()) if self.ack else None
+        #: with ack=True: the X-Splunk-Request-Channel (a fixed one from ``channel``, else a new uuid4)
+        self.channel = (_check_channel(channel) if channel else str(uuid.uuid4())) if self.ack else None
         self._timeout = (float(connect_timeout), float(timeout))
         self._sleep = sleep
         self._monotonic = monotonic
@@ -406,6 +424,8 @@ class HecSink(Sink):
                     )
                 else:
                     waiting[reply.ack_id] = (start, end)
+                    if self._journal is not None:  # phase one: journaled before the ack is polled
+                        self._journal_pending(reply.ack_id, batch, start, end, first=len(waiting) == 1)
                 return attempt
             if disp is D.RETRY:
                 if attempt > self.max_retries:
@@ -491,10 +511,130 @@ class HecSink(Sink):
                             rng = None
                         if rng is not None:
                             result.delivered += rng[1] - rng[0]
+                if self._journal is not None:
+                    self._journal_acked(waiting)
             elif disp is D.RETRY:
                 log.warning("hec sink: acknowledgement poll failed: %s", reply.describe())
             else:
                 self._raise_for(reply, "acknowledgement query")
+
+    # -- crash recovery with indexer acknowledgement (sinks/base.py) --------------
+
+    #: the poller's journal callback (``bind_journal``); None: nothing is reported
+    _journal: Optional[Callable[..., None]] = None
+    #: ackId -> event ids of the requests of the current send that were journaled as pending
+    _tracked: Optional[Dict[int, List[str]]] = None
+
+    def bind_journal(self, fn: Optional[Callable[..., None]]) -> None:
+        """Report requests in flight to ``fn(kind, ids, token=None)`` (only with ack=True)."""
+        self._journal = fn if self.ack else None
+
+    def position(self) -> Optional[Dict[str, str]]:
+        """``{"channel": <uuid>}`` with ack=True (the poller keeps it in its state), else None."""
+        return {"channel": self.channel} if self.ack and self.channel else None
+
+    def use_channel(self, channel: str) -> None:
+        """Send, and poll acknowledgements, on ``channel`` (a UUID) from now on."""
+        self.channel = _check_channel(channel)
+        if self._session is not None:
+            self._session.headers["X-Splunk-Request-Channel"] = self.channel
+        self._tracked = None
+
+    def recover(self, position: Any, tokens: Sequence[Any]) -> List[bool]:
+        """Adopt the channel of ``position``; per token, whether HEC acknowledged that request.
+
+        ``tokens`` are the ``{"channel", "ack"}`` journaled by a previous process
+        for requests HEC accepted. They are polled on their channel until all
+        are acknowledged or ``ack_timeout`` passed: ``False`` then means "send
+        again" (never indexed, acknowledgement lost, or already reported to the
+        dead process). SinkError when HEC never answered a poll (the tokens
+        stay in flight for the next run) or refused it.
+        """
+        verdicts = [False] * len(tokens)
+        if not self.ack:
+            return verdicts
+        saved = position.get("channel") if isinstance(position, dict) else None
+        if isinstance(saved, str) and saved != self.channel:
+            try:
+                self.use_channel(saved)
+            except ConfigError:
+                log.warning("hec sink: the saved channel is not a UUID; keeping %s", self.channel)
+        asked: Dict[str, Dict[int, List[int]]] = {}
+        for n, tok in enumerate(tokens):
+            channel = tok.get("channel") if isinstance(tok, dict) else None
+            ack_id = tok.get("ack") if isinstance(tok, dict) else None
+            if isinstance(channel, str) and _is_uuid(channel) and isinstance(ack_id, int) \
+                    and not isinstance(ack_id, bool):
+                asked.setdefault(channel, {}).setdefault(ack_id, []).append(n)
+        if not asked:
+            return verdicts
+        deadline = self._monotonic() + self.ack_timeout
+        for channel, acks in asked.items():
+            for ack_id in self._query_acks(channel, set(acks), deadline):
+                for n in acks[ack_id]:
+                    verdicts[n] = True
+        log.info("hec sink: %d of %d request(s) in flight at the last stop were acknowledged",
+                 sum(verdicts), len(verdicts))
+        return verdicts
+
+    def _query_acks(self, channel: str, ack_ids: Set[int], deadline: float) -> Set[int]:
+        """Poll ``ack_ids`` on ``channel`` until all are true or ``deadline``; the ids that were true."""
+        left = set(ack_ids)
+        done: Set[int] = set()
+        headers = {"X-Splunk-Request-Channel": channel}
+        poll = Backoff(initial=self.ack_poll_interval, maximum=self.ack_poll_max_interval, factor=1.5, jitter=0.0)
+        answered = False
+        n = 0
+        while left:
+            n += 1
+            now = self._monotonic()
+            if n > 1:
+                if now >= deadline:
+                    break
+                self._sleep(min(poll.delay(n - 1), max(0.0, deadline - now)))
+            reply = self._post(self.ack_url, jsoncodec.dumps({"acks": sorted(left)}), headers)
+            disp = reply.disposition
+            if disp is D.OK:
+                answered = True
+                for key, value in reply.acks.items():
+                    try:
+                        ack_id = int(key)
+                    except ValueError:
+                        continue
+                    if value is True and ack_id in left:
+                        left.discard(ack_id)
+                        done.add(ack_id)
+            elif disp is D.RETRY:
+                log.warning("hec sink: acknowledgement poll failed: %s", reply.describe())
+            else:
+                self._raise_for(reply, "acknowledgement query")
+        if left and not answered:
+            raise SinkError(
+                f"hec sink: cannot ask {self.base_url} whether {len(left)} request(s) sent before the last stop "
+                f"were indexed (no answer within {self.ack_timeout:g}s); the next run asks again",
+                retryable=True,
+            )
+        return done
+
+    def _journal_pending(self, ack_id: int, batch: Sequence[Delivery], start: int, end: int, first: bool) -> None:
+        ids = [d.event_id for d in batch[start:end]]
+        if first or self._tracked is None:
+            self._tracked = {}  # a new send: what earlier sends tracked is settled or abandoned
+        self._tracked[ack_id] = ids
+        if self._journal is not None:
+            self._journal("pending", ids, {"channel": self.channel, "ack": ack_id})
+
+    def _journal_acked(self, waiting: Dict[int, Tuple[int, int]]) -> None:
+        tracked = self._tracked
+        if not tracked:
+            return
+        done = [a for a in tracked if a not in waiting]
+        if not done:
+            return
+        ids = [i for a in done for i in tracked.pop(a)]
+        if waiting and self._journal is not None:
+            # the rest of the batch is still out: record these now (Splunk forgets a true ackId)
+            self._journal("confirmed", ids)
 
     def close(self) -> None:
         if self._session is not None:
@@ -504,6 +644,21 @@ class HecSink(Sink):
     def __repr__(self) -> str:
         return f"HecSink({self.base_url!r}, ack={self.ack}, token_env={self.token_env!r})"
 
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except (ValueError, TypeError, AttributeError):
+        return False
+    return True
+
+
+def _check_channel(value: str) -> str:
+    """A channel id as HEC wants it (a UUID); ConfigError otherwise."""
+    if not isinstance(value, str) or not _is_uuid(value):
+        raise ConfigError(f"hec sink: channel must be a UUID, got {value!r}")
+    return value
 
 
 def _short(e: BaseException, limit: int = 300) -> str:

@@ -218,3 +218,16 @@ def test_interval_mode_polls_again_and_stops_on_sigterm(emu, tmp_path: Path) -> 
     assert runs[0].startswith("run complete: ") and " delivered=240 " in runs[0]
     assert runs[1].startswith("run complete: ") and " delivered=0 " in runs[1]
     assert rc == 0
+
+
+def test_hec_ack_timeout_reaches_the_sink() -> None:
+    from integrations.commands.pull import sink_options
+    from integrations.config import resolve
+
+    base = {"url": "https://cwpp.example", "tenant_id": "11", "sink": "hec:https://splunk.example:8088"}
+    cfg = resolve({**base, "hec_ack": True, "hec_ack_timeout": "90s"}, environ={})
+    assert sink_options(cfg)["ack_timeout"] == 90.0
+    cfg = resolve({**base, "hec_ack": True}, environ={})
+    assert sink_options(cfg)["ack_timeout"] == 300.0  # the default, 5 minutes
+    cfg = resolve(base, environ={})
+    assert "ack_timeout" not in sink_options(cfg)  # without ack there is nothing to wait for

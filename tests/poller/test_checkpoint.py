@@ -110,6 +110,41 @@ def test_journal_replay(tmp_path: Path) -> None:
     assert got.window == (400, 1100)
 
 
+def test_in_flight_entries_until_their_batch_is_journaled(tmp_path: Path) -> None:
+    """record_pending opens entries; record_confirmed settles ids; record_batch closes every entry."""
+    path = tmp_path / "state.json"
+    store = CheckpointStore(path)
+    tok1, tok2 = {"channel": "c", "ack": 1}, {"channel": "c", "ack": 2}
+    store.record_batch((0, 100), {"a": 10}, {"channel": "c"})
+    store.record_pending((0, 100), {"b": 20, "c": 30}, tok1)
+    store.record_pending((0, 100), {"d": 40}, tok2)
+    got = CheckpointStore(path).load()
+    assert got.seen == {"a": 10}  # in flight is not delivered
+    assert got.pending == [{"w": (0, 100), "ids": {"b": 20, "c": 30}, "tok": tok1},
+                           {"w": (0, 100), "ids": {"d": 40}, "tok": tok2}]
+    store.record_confirmed((0, 100), {"b": 20, "c": 30}, {"channel": "c"})  # part of the batch acknowledged
+    got = CheckpointStore(path).load()
+    assert got.seen == {"a": 10, "b": 20, "c": 30}
+    assert got.pending == [{"w": (0, 100), "ids": {"d": 40}, "tok": tok2}]
+    store.record_batch((0, 100), {}, {"channel": "c"})  # closes the batch's entries (resent as a whole)
+    got = CheckpointStore(path).load()
+    assert got.pending == [] and "d" not in got.seen
+    store.record_pending((0, 100), {"e": 50}, tok1)
+    store.record_batch((0, 100), {"e": 50}, {"channel": "c"})
+    store.close()
+    got = CheckpointStore(path).load()
+    assert got.pending == [] and got.seen["e"] == 50 and got.sink_position == {"channel": "c"}
+
+
+def test_in_flight_entries_are_not_in_the_state_file(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    store = CheckpointStore(path)
+    store.record_pending((0, 100), {"b": 20}, {"channel": "c", "ack": 1})
+    st = store.load()
+    assert st.pending
+    assert "pending" not in st.to_json()
+
+
 def test_save_clears_the_journal(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
     store = CheckpointStore(path)

@@ -17,7 +17,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 import pytest
 
 from integrations.emulator import AlertsEmulator, Scripted, generate_events
-from integrations.errors import MappingError, SinkError
+from integrations.errors import CheckpointError, MappingError, SinkError
 from integrations.identity import event_id
 from integrations.mapping import Mapper
 from integrations.model import Delivery
@@ -26,6 +26,9 @@ from integrations.poller.client import EVENTS_PATH, AlertsClient
 from integrations.poller.runner import Poller, PollSettings
 from integrations.sinks.base import SendResult
 from integrations.sinks.file import FileSink
+from integrations.sinks.hec import HecSink
+from tests.support.fake_hec import TOKEN as HEC_TOKEN
+from tests.support.fake_hec import FakeHec
 
 TOKEN = "runner-test-token-0123456789"
 TENANT = "11"
@@ -267,6 +270,203 @@ def test_interrupted_first_run_keeps_its_start(tmp_path, mapper_) -> None:
         s2 = make_poller(emu, sink, state, clock, mapper_, lookback=3600).run_once()
     assert s2.complete and s2.window_start == T0 - 3600
     assert sorted(sink.ids) == sorted(ids_of(events))
+
+
+# --------------------------------------------------------------------------- HEC with ack: two phases
+
+HEC_ENV = {"SPLUNK_HEC_TOKEN": HEC_TOKEN}
+
+
+def hec_sink(server: FakeHec, **kw: Any) -> HecSink:
+    kw.setdefault("ack_poll_interval", 0.001)
+    return HecSink(server.url, ack=True, environ=HEC_ENV, **kw)
+
+
+def hec_ids(server: FakeHec) -> List[str]:
+    with server.lock:
+        return [env["event"]["event"]["id"] for env in server.events]
+
+
+def _crash_on(store: CheckpointStore, method: str, nth: int, before: bool, monkeypatch) -> List[Any]:
+    """Make the ``nth`` call of ``store.<method>`` raise Crash, before or after it wrote its line."""
+    real = getattr(store, method)
+    calls: List[Any] = []
+
+    def wrapped(*a, **kw):
+        calls.append(a)
+        if len(calls) == nth and before:
+            raise Crash()
+        out = real(*a, **kw)
+        if len(calls) == nth:
+            raise Crash()
+        return out
+
+    monkeypatch.setattr(store, method, wrapped)
+    return calls
+
+
+def _hec_crash_then_restart(tmp_path, mapper_, monkeypatch, method: str, nth: int, before: bool,
+                            server: FakeHec, restart_kw: Optional[Dict[str, Any]] = None,
+                            **settings: Any) -> Dict[str, Any]:
+    clock = FakeClock(T0)
+    state = tmp_path / "s.json"
+    events = make_events(40, T0 - 3000, 2500)
+    settings.setdefault("batch_size", 6)
+    with AlertsEmulator(events, tenant_id=TENANT, token=TOKEN, clock=clock) as emu:
+        first = hec_sink(server, **settings.pop("sink_kw", {}))
+        poller = make_poller(emu, first, state, clock, mapper_, lookback=3600, **settings)
+        calls = _crash_on(poller.store, method, nth, before, monkeypatch)
+        with pytest.raises(Crash):
+            poller.run_once()
+        poller.store.close()
+        first.close()  # the process died
+        monkeypatch.undo()
+        at_crash = list(hec_ids(server))
+        restarted = hec_sink(server, **(restart_kw or {}))
+        assert restarted.channel != first.channel
+        summary = make_poller(emu, restarted, state, clock, mapper_, lookback=3600, **settings).run_once()
+        restarted.close()
+    assert summary.complete, summary.error
+    assert restarted.channel == first.channel  # the channel came back from the state
+    assert len(server.channels) == 1
+    counts = collections.Counter(hec_ids(server))
+    assert set(counts) == set(ids_of(events))  # nothing lost
+    return {"counts": counts, "at_crash": at_crash, "calls": calls, "state": CheckpointStore(state).load()}
+
+
+def test_hec_channel_is_kept_in_the_state_before_the_first_request(tmp_path, mapper_) -> None:
+    clock = FakeClock(T0)
+    with FakeHec(ack=True) as server, \
+            AlertsEmulator(make_events(5, T0 - 3000, 2500), tenant_id=TENANT, token=TOKEN, clock=clock) as emu:
+        sink = hec_sink(server)
+        saved: List[Any] = []
+
+        def on_send(batch):
+            saved.append(CheckpointStore(tmp_path / "s.json").load().sink_position)
+
+        real = sink.send
+        sink.send = lambda batch: (on_send(batch), real(batch))[1]  # type: ignore[method-assign]
+        assert make_poller(emu, sink, tmp_path / "s.json", clock, mapper_, lookback=3600).run_once().complete
+    assert saved and saved[0] == {"channel": sink.channel}
+    assert CheckpointStore(tmp_path / "s.json").load().sink_position == {"channel": sink.channel}
+
+
+def test_hec_crash_after_the_ack_id_is_journaled_resends_nothing(tmp_path, mapper_, monkeypatch) -> None:
+    """Killed between phase one (ackId journaled) and the acknowledgement: the restart asks HEC."""
+    with FakeHec(ack=True) as server:
+        r = _hec_crash_then_restart(tmp_path, mapper_, monkeypatch, "record_pending", 3, False, server)
+    assert max(r["counts"].values()) == 1  # exactly once
+    assert len(r["at_crash"]) == 18  # the third batch was in HEC when the process died
+
+
+def test_hec_crash_with_a_slow_indexer_waits_for_the_ack(tmp_path, mapper_, monkeypatch) -> None:
+    with FakeHec(ack=True) as server:
+        server.ack_after_polls = 3
+        r = _hec_crash_then_restart(tmp_path, mapper_, monkeypatch, "record_pending", 2, False, server)
+    assert max(r["counts"].values()) == 1
+
+
+def test_hec_crash_before_the_ack_id_is_journaled_resends_that_batch(tmp_path, mapper_, monkeypatch) -> None:
+    """The first remaining window: HEC has the request, the journal does not know its ackId."""
+    with FakeHec(ack=True) as server:
+        r = _hec_crash_then_restart(tmp_path, mapper_, monkeypatch, "record_pending", 3, True, server)
+    dup = sorted(i for i, c in r["counts"].items() if c > 1)
+    assert dup == sorted(r["at_crash"][12:18])  # that batch only
+
+
+def test_hec_crash_after_the_ack_before_the_batch_is_journaled(tmp_path, mapper_, monkeypatch) -> None:
+    """The second remaining window: HEC answered true (and forgot it); the restart waits, then resends."""
+    with FakeHec(ack=True) as server:
+        r = _hec_crash_then_restart(tmp_path, mapper_, monkeypatch, "record_batch", 3, True, server,
+                                    restart_kw={"ack_timeout": 0.2, "ack_poll_interval": 0.01})
+    dup = sorted(i for i, c in r["counts"].items() if c > 1)
+    assert dup == sorted(r["at_crash"][12:18])
+
+
+def test_hec_crash_after_part_of_a_batch_was_acknowledged(tmp_path, mapper_, monkeypatch) -> None:
+    """Three requests per batch; two are acknowledged early and journaled, then the process dies."""
+    with FakeHec(ack=True) as server:
+        real_success = server._success
+
+        def success(channel):  # every second request of the channel takes two more polls
+            resp = real_success(channel)
+            ack_id = resp.body.get("ackId")
+            if ack_id is not None and ack_id % 2:
+                with server.lock:
+                    for ch in server.channels.values():
+                        if ack_id in ch.pending:
+                            ch.pending[ack_id] = 2
+            return resp
+
+        server._success = success  # type: ignore[method-assign]
+        r = _hec_crash_then_restart(tmp_path, mapper_, monkeypatch, "record_confirmed", 1, False, server,
+                                    batch_size=6, sink_kw={"max_events": 2})
+    assert max(r["counts"].values()) == 1
+    # the early acknowledgements: requests 0 and 2 (2 events each) while request 1 still waited
+    assert len(r["calls"]) == 1 and len(r["calls"][0][1]) == 4
+
+
+def test_hec_in_flight_stays_journaled_when_hec_cannot_be_asked(tmp_path, mapper_, monkeypatch) -> None:
+    clock = FakeClock(T0)
+    state = tmp_path / "s.json"
+    events = make_events(20, T0 - 3000, 2500)
+    down = FakeHec(ack=True).start()
+    down_url = down.url
+    down.stop()
+    with FakeHec(ack=True) as server, \
+            AlertsEmulator(events, tenant_id=TENANT, token=TOKEN, clock=clock) as emu:
+        first = hec_sink(server)
+        poller = make_poller(emu, first, state, clock, mapper_, lookback=3600, batch_size=6)
+        _crash_on(poller.store, "record_pending", 2, False, monkeypatch)
+        with pytest.raises(Crash):
+            poller.run_once()
+        poller.store.close()
+        monkeypatch.undo()
+        unreachable = HecSink(down_url, ack=True, environ=HEC_ENV, ack_timeout=0.05, sleep=lambda s: None)
+        summary = make_poller(emu, unreachable, state, clock, mapper_, lookback=3600, batch_size=6).run_once()
+        assert not summary.complete and "the next run asks again" in (summary.error or "")
+        assert len(CheckpointStore(state).load().pending) == 1  # still in flight, still to be asked
+        summary = make_poller(emu, hec_sink(server), state, clock, mapper_, lookback=3600,
+                              batch_size=6).run_once()
+    assert summary.complete, summary.error
+    assert collections.Counter(hec_ids(server)) == collections.Counter(ids_of(events))
+
+
+def test_hec_retried_batch_closes_the_failed_attempts_entries(tmp_path, mapper_, monkeypatch) -> None:
+    """A lost ack times out, the batch is sent again: only the new attempt's ackIds stay in flight."""
+    clock = FakeClock(T0)
+    state = tmp_path / "s.json"
+    with FakeHec(ack=True) as server, \
+            AlertsEmulator(make_events(6, T0 - 3000, 2500), tenant_id=TENANT, token=TOKEN, clock=clock) as emu:
+        server.lose_acks(1)
+        sink = hec_sink(server, ack_timeout=0.05, ack_poll_interval=0.01)
+        poller = make_poller(emu, sink, state, clock, mapper_, lookback=3600, batch_size=6)
+        seen: List[Any] = []
+        real_pending = poller.store.record_pending
+
+        def record_pending(window, ids, token):
+            seen.append([e["tok"]["ack"] for e in CheckpointStore(state).load().pending])
+            return real_pending(window, ids, token)
+
+        monkeypatch.setattr(poller.store, "record_pending", record_pending)
+        summary = poller.run_once()
+    assert summary.complete and summary.retries == 1
+    assert seen == [[], []]  # before the second attempt's ackId: the first one was closed
+
+
+def test_hec_journal_failure_stops_the_run_before_the_ack_is_polled(tmp_path, mapper_, monkeypatch) -> None:
+    clock = FakeClock(T0)
+    with FakeHec(ack=True) as server, \
+            AlertsEmulator(make_events(6, T0 - 3000, 2500), tenant_id=TENANT, token=TOKEN, clock=clock) as emu:
+        poller = make_poller(emu, hec_sink(server), tmp_path / "s.json", clock, mapper_, lookback=3600)
+
+        def record_pending(*a):
+            raise CheckpointError("cannot append to the journal: disk full")
+
+        monkeypatch.setattr(poller.store, "record_pending", record_pending)
+        summary = poller.run_once()
+    assert not summary.complete and "disk full" in (summary.error or "")
+    assert server.ack_polls == 0
 
 
 # --------------------------------------------------------------------------- sink errors

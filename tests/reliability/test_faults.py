@@ -57,9 +57,6 @@ def test_scenario_is_reproducible_from_its_seed(tmp_path: Path) -> None:
 
 # --------------------------------------------------------------------------- found by the soak
 
-@pytest.mark.xfail(strict=True, reason="BUG (runner.py): an incomplete run whose first window ends before the old "
-                                        "high_water (max_window < overlap) saves a smaller high_water; the next run "
-                                        "re-reads events already pruned from `seen` and delivers them again")
 def test_incomplete_run_must_not_move_high_water_back(tmp_path: Path) -> None:
     """Soak seed 101 (file sink), reduced: overlap 600 s, max_window 300 s, the API fails after one window.
 

@@ -325,6 +325,172 @@ def test_connection_refused_is_retryable(no_sleep) -> None:
     assert exc.value.retryable is True and "ConnectionError" in str(exc.value)
 
 
+# -- crash recovery with ack (two phases with the poller's journal) ---------------------
+
+
+class Killed(BaseException):
+    """Stands for SIGKILL inside send(): nothing in the sink catches it."""
+
+
+class Journal:
+    """Records the sink's journal calls; ``kill_on`` (kind) raises Killed after recording that call."""
+
+    def __init__(self, server: FakeHec, kill_on: str = "") -> None:
+        self.server = server
+        self.kill_on = kill_on
+        self.calls: list = []
+
+    def __call__(self, kind, ids, token=None) -> None:
+        self.calls.append((kind, list(ids), token, self.server.ack_polls))
+        if kind == self.kill_on:
+            raise Killed()
+
+    def tokens(self) -> list:
+        return [c[2] for c in self.calls if c[0] == "pending"]
+
+
+CHANNEL = "0b6f1c4e-3f55-4d2e-9c39-1f7d52a3a0aa"
+
+
+def test_ack_position_is_the_channel_and_a_fixed_channel_can_be_given(fake_hec_ack: FakeHec) -> None:
+    with sink_for(fake_hec_ack, ack=True, channel=CHANNEL, ack_poll_interval=0.001) as sink:
+        assert sink.position() == {"channel": CHANNEL}
+        sink.send(make_batch(2))
+    assert {r.headers["x-splunk-request-channel"] for r in fake_hec_ack.requests} == {CHANNEL}
+    with sink_for(fake_hec_ack) as plain:
+        assert plain.position() is None  # without ack: nothing to keep
+    with pytest.raises(ConfigError, match="UUID"):
+        sink_for(fake_hec_ack, ack=True, channel="not-a-uuid")
+
+
+def test_pending_is_journaled_before_the_ack_is_polled(fake_hec_ack: FakeHec) -> None:
+    journal = Journal(fake_hec_ack)
+    batch = make_batch(5)
+    with sink_for(fake_hec_ack, ack=True, ack_poll_interval=0.001) as sink:
+        sink.bind_journal(journal)
+        assert sink.send(batch).delivered == 5
+    ((kind, ids, token, polls_then),) = journal.calls  # one request, acknowledged at the first poll
+    assert kind == "pending" and ids == [d.event_id for d in batch]
+    assert token == {"channel": sink.channel, "ack": 0}
+    assert polls_then == 0  # phase one is on disk before HEC is asked (and forgets a true ackId)
+    json.dumps(token)  # the poller journals it as JSON
+
+
+def test_acks_arriving_early_are_journaled_while_others_wait(fake_hec_ack: FakeHec) -> None:
+    batch = make_batch(6)
+    journal = Journal(fake_hec_ack)
+
+    def record(kind, ids, token=None):
+        journal(kind, ids, token)
+        if kind == "pending" and token["ack"] > 0:  # the later requests take two more polls
+            fake_hec_ack.channels[token["channel"]].pending[token["ack"]] = 2
+
+    with sink_for(fake_hec_ack, ack=True, max_events=2, ack_poll_interval=0.001) as sink:
+        sink.bind_journal(record)
+        assert sink.send(batch).delivered == 6
+    kinds = [(c[0], c[1]) for c in journal.calls]
+    ids = [d.event_id for d in batch]
+    assert kinds == [("pending", ids[0:2]), ("pending", ids[2:4]), ("pending", ids[4:6]),
+                     ("confirmed", ids[0:2])]  # the last two are confirmed by send() returning
+
+
+def test_without_ack_nothing_is_journaled(fake_hec: FakeHec) -> None:
+    journal = Journal(fake_hec)
+    with sink_for(fake_hec) as sink:
+        sink.bind_journal(journal)
+        sink.send(make_batch(3))
+        assert sink.recover(None, [{"channel": CHANNEL, "ack": 0}]) == [False]
+    assert journal.calls == []
+
+
+def test_recover_after_a_kill_between_ack_journaled_and_polled(fake_hec_ack: FakeHec) -> None:
+    batch = make_batch(4)
+    journal = Journal(fake_hec_ack, kill_on="pending")
+    with sink_for(fake_hec_ack, ack=True, ack_poll_interval=0.001) as first:
+        first.bind_journal(journal)
+        with pytest.raises(Killed):
+            first.send(batch)
+        position = first.position()
+    assert fake_hec_ack.ack_polls == 0 and fake_hec_ack.event_count == 4
+    with sink_for(fake_hec_ack, ack=True, ack_poll_interval=0.001) as restarted:
+        assert restarted.channel != position["channel"]  # a new process draws a new channel...
+        assert restarted.recover(position, journal.tokens()) == [True]  # ...asks on the saved one
+        assert restarted.position() == position  # and keeps using it
+        restarted.send(make_batch(1, start=10))
+    assert fake_hec_ack.event_count == 5  # the batch was not sent again
+    assert fake_hec_ack.event_requests()[-1].headers["x-splunk-request-channel"] == position["channel"]
+    assert len(fake_hec_ack.channels) == 1
+
+
+def test_recover_waits_for_a_slow_indexer(fake_hec_ack: FakeHec) -> None:
+    fake_hec_ack.ack_after_polls = 3
+    journal = Journal(fake_hec_ack, kill_on="pending")
+    with sink_for(fake_hec_ack, ack=True, ack_poll_interval=0.001) as first:
+        first.bind_journal(journal)
+        with pytest.raises(Killed):
+            first.send(make_batch(2))
+        position = first.position()
+    with sink_for(fake_hec_ack, ack=True, ack_poll_interval=0.001) as restarted:
+        assert restarted.recover(position, journal.tokens()) == [True]
+    assert fake_hec_ack.ack_polls == 4
+
+
+def test_recover_not_acknowledged_within_the_timeout_is_sent_again(fake_hec_ack: FakeHec) -> None:
+    fake_hec_ack.lose_acks(1)
+    journal = Journal(fake_hec_ack, kill_on="pending")
+    with sink_for(fake_hec_ack, ack=True, ack_poll_interval=0.01) as first:
+        first.bind_journal(journal)
+        with pytest.raises(Killed):
+            first.send(make_batch(2))
+        position = first.position()
+    with sink_for(fake_hec_ack, ack=True, ack_timeout=0.2, ack_poll_interval=0.01) as restarted:
+        assert restarted.recover(position, journal.tokens()) == [False]
+    assert fake_hec_ack.ack_polls >= 2
+
+
+def test_recover_after_the_ack_was_reported_to_the_dead_process(fake_hec_ack: FakeHec) -> None:
+    """The remaining window: Splunk answered true (and forgot the id) before the journal heard of it."""
+    journal = Journal(fake_hec_ack)
+    with sink_for(fake_hec_ack, ack=True, ack_poll_interval=0.001) as first:
+        first.bind_journal(journal)
+        first.send(make_batch(2))  # ... and the process dies before the poller journals the batch
+        position = first.position()
+    with sink_for(fake_hec_ack, ack=True, ack_timeout=0.1, ack_poll_interval=0.01) as restarted:
+        assert restarted.recover(position, journal.tokens()) == [False]  # sent again: a duplicate
+
+
+def test_recover_mixed_verdicts_and_unusable_tokens(fake_hec_ack: FakeHec) -> None:
+    journal = Journal(fake_hec_ack, kill_on="pending")
+    with sink_for(fake_hec_ack, ack=True, ack_poll_interval=0.001) as first:
+        first.bind_journal(journal)
+        for start in (0, 10):
+            with pytest.raises(Killed):
+                first.send(make_batch(2, start=start))
+        position = first.position()
+    tokens = journal.tokens() + [{"channel": position["channel"], "ack": 7},  # never issued
+                                 {"channel": "nope", "ack": 0}, None, {"ack": True}]
+    with sink_for(fake_hec_ack, ack=True, ack_timeout=0.2, ack_poll_interval=0.01) as restarted:
+        assert restarted.recover(position, tokens) == [True, True, False, False, False, False]
+
+
+def test_recover_without_tokens_only_adopts_the_channel(fake_hec_ack: FakeHec) -> None:
+    with sink_for(fake_hec_ack, ack=True) as sink:
+        assert sink.recover({"channel": CHANNEL}, []) == []
+        assert sink.recover({"alert": ["f", 3]}, []) == []  # another sink's position: ignored
+        assert sink.channel == CHANNEL
+    assert fake_hec_ack.requests == []
+
+
+def test_recover_when_hec_does_not_answer_is_retryable(no_sleep) -> None:
+    server = FakeHec(ack=True).start()
+    url = server.url
+    server.stop()
+    with HecSink(url, environ=ENV, ack=True, ack_timeout=0.05, sleep=no_sleep) as sink, \
+            pytest.raises(SinkError) as exc:
+        sink.recover({"channel": CHANNEL}, [{"channel": CHANNEL, "ack": 0}])
+    assert exc.value.retryable is True and "the next run asks again" in str(exc.value)
+
+
 # -- TLS -----------------------------------------------------------------------------
 
 
