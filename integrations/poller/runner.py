@@ -31,7 +31,8 @@ Guarantees (see README "Guarantees"):
   (``record_pending``), and ids confirmed ahead of the rest of their batch
   (``record_confirmed``). The next run first asks the sink (``recover``) which
   of those arrived, journals them as delivered and resends only the others, so
-  a crash while a batch waits for its confirmation repeats nothing;
+  a crash while a batch waits for its confirmation repeats nothing; a retry
+  after a SinkError likewise leaves out the ids confirmed ahead;
 * rows that cannot be parsed or mapped go to the dead-letter callable and the
   run continues; their ids are remembered like delivered ones, so a re-read of
   the overlap does not dead-letter them again.
@@ -43,7 +44,7 @@ import gc
 import hashlib
 import logging
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from integrations.errors import ApiError, CheckpointError, MappingError, SinkError
 from integrations.events import is_alert, parse_object
@@ -52,6 +53,7 @@ from integrations.jsoncodec import dumps
 from integrations.mapping.mapper import Mapper, event_timestamp
 from integrations.model import Delivery, ParsedEvent, Rejected
 from integrations.poller.checkpoint import CheckpointStore, State
+from integrations.sinks.base import SendResult
 from integrations.views import get_view
 
 log = logging.getLogger("integrations.poller.runner")
@@ -190,6 +192,8 @@ class Poller:
         #: (window, ids with times) of the batch being sent; for the sink's journal callback
         self._in_flight: Optional[Tuple[Tuple[int, int], Dict[str, int]]] = None
         self._journaled_pending = False
+        #: ids of the batch the sink journaled as confirmed during the current attempt
+        self._confirmed_ahead: Set[str] = set()
 
     # ------------------------------------------------------------------ public
     def run_once(self) -> RunSummary:
@@ -351,19 +355,26 @@ class Poller:
         s = self.settings
         attempt = 0
         self._in_flight = (window, pending_ids)
+        self._confirmed_ahead = set()
         try:
             while True:
                 self._journaled_pending = False
                 try:
-                    result = self.sink.send(pending)
+                    result = self.sink.send(pending) if pending else SendResult()
                     break
                 except SinkError as exc:
                     self._rollback(state.sink_position)
                     if not exc.retryable or attempt >= s.sink_retries:
                         raise  # what this attempt left in flight is settled by the next run
                     if self._journaled_pending:
-                        # the batch is sent again as a whole: close this attempt's in-flight entries
+                        # the batch is sent again: close this attempt's in-flight entries
                         self.store.record_batch(window, {}, state.sink_position)
+                    if self._confirmed_ahead:
+                        # journaled as delivered (record_confirmed): send only the rest again
+                        left = [d for d in pending if d.event_id not in self._confirmed_ahead]
+                        summary.delivered += len(pending) - len(left)
+                        pending[:] = left
+                        self._confirmed_ahead = set()
                     attempt += 1
                     summary.retries += 1
                     wait = min(60.0, s.sink_backoff * (2 ** (attempt - 1)))
@@ -419,6 +430,7 @@ class Poller:
             self._journaled_pending = True
         elif kind == "confirmed":
             self.store.record_confirmed(window, times, self._position())
+            self._confirmed_ahead.update(times)
         else:
             raise ValueError(f"sink journal callback: unknown kind {kind!r}")
 

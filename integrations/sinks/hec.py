@@ -34,7 +34,8 @@ process use the same channel. As soon as HEC answers a request with its
 ``ackId`` – before polling – the sink reports the request's event ids with
 ``{"channel", "ack"}`` to the journal (``bind_journal``); acknowledgements
 that arrive while other requests of the batch still wait are reported as
-confirmed at once. After a crash, ``recover`` polls ``/services/collector/ack``
+confirmed at once (so a retry after an ack timeout leaves those events out).
+After a crash, ``recover`` polls ``/services/collector/ack``
 on the saved channel for what was left in flight (up to ``ack_timeout``):
 acknowledged → delivered, not sent again; not acknowledged → sent again. What
 remains are two short windows, each one HTTP answer plus one journal fsync

@@ -454,6 +454,33 @@ def test_hec_retried_batch_closes_the_failed_attempts_entries(tmp_path, mapper_,
     assert seen == [[], []]  # before the second attempt's ackId: the first one was closed
 
 
+def test_hec_retry_resends_only_what_was_not_confirmed_ahead(tmp_path, mapper_) -> None:
+    """Three requests per batch, the second one's ack is lost: the retry sends that request's events only."""
+    clock = FakeClock(T0)
+    events = make_events(6, T0 - 3000, 2500)
+    with FakeHec(ack=True) as server, \
+            AlertsEmulator(events, tenant_id=TENANT, token=TOKEN, clock=clock) as emu:
+        real_success = server._success
+
+        def success(channel):
+            resp = real_success(channel)
+            if resp.body.get("ackId") == 1:
+                with server.lock:
+                    for ch in server.channels.values():
+                        ch.pending[1] = None  # never true: a lost acknowledgement
+            return resp
+
+        server._success = success  # type: ignore[method-assign]
+        sink = hec_sink(server, max_events=2, ack_timeout=0.1, ack_poll_interval=0.01)
+        summary = make_poller(emu, sink, tmp_path / "s.json", clock, mapper_, lookback=3600,
+                              batch_size=6).run_once()
+    assert summary.complete and summary.retries == 1 and summary.delivered == 6
+    counts = collections.Counter(hec_ids(server))
+    assert set(counts) == set(ids_of(events))
+    twice = [i for i, c in counts.items() if c > 1]
+    assert len(twice) == 2  # the lost ack's two events (HEC kept them without telling): nothing else
+
+
 def test_hec_journal_failure_stops_the_run_before_the_ack_is_polled(tmp_path, mapper_, monkeypatch) -> None:
     clock = FakeClock(T0)
     with FakeHec(ack=True) as server, \

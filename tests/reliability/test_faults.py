@@ -94,13 +94,10 @@ def test_incomplete_run_must_not_move_high_water_back(tmp_path: Path) -> None:
     assert duplicated == [], f"delivered twice: {duplicated}"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (runner.py Poller._flush): after a retryable SinkError the whole batch is "
-                                        "sent again, including ids the HEC sink already journaled as confirmed "
-                                        "(record_confirmed) – they are indexed twice")
 @pytest.mark.parametrize("seed", [213, 424337])
 def test_hec_retry_must_not_resend_ids_confirmed_ahead_of_their_batch(seed: int, tmp_path: Path) -> None:
     """Soak seeds (hec sink): a batch split in two requests by an invalid event; the first request's
-    ackId comes back true (journaled as confirmed), the second's is lost, the ack wait times out,
-    and the poller's retry resends the first request's events too."""
+    ackId comes back true (journaled as confirmed), the second's is lost, the ack wait times out;
+    the poller's retry sends only the events not confirmed yet (it used to resend the whole batch)."""
     r = run_scenario(seed, "hec", work=tmp_path)
     assert r["duplicated"] == 0
