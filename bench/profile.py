@@ -1,7 +1,7 @@
 """Where the time goes: cProfile summaries of ``map_ecs`` and of a poller run.
 
 ``accuknox-siem bench --profile`` profiles the ``map_ecs`` loop in process and
-the first round of each end-to-end row in its child (``--bench-profile``), and
+an extra, unmeasured run of each end-to-end row in its child (``--bench-profile``), and
 reports for each:
 
 * ``areas`` - share of the profiled time per area of the code (mapping, event

@@ -3,9 +3,9 @@
 JSON keys (``accuknox-siem bench --json``), every one always present (``null``
 when its row was not run):
 
-* ``ratios``: ``map_ecs/floor``, ``map_ecs/naive``, ``map_cim/floor``, ``map_cim/naive``
-  (events per CPU-second of one row over another, from the same run);
-* ``e2e_per_cpu_s`` / ``e2e_per_wall_s``: ``e2e_file``, ``e2e_es``, ``e2e_hec``
+* ``ratios``: ``map_ecs/floor``, ``map_ecs/naive``, ``map_cim/floor``, ``map_cim/naive``,
+  ``e2e_file/e2e_raw`` (events per CPU-second of one row over another, from the same run);
+* ``e2e_per_cpu_s`` / ``e2e_per_wall_s``: ``e2e_file``, ``e2e_es``, ``e2e_hec``, ``e2e_raw``
   (events per poller CPU-second / per wall second);
 * ``peak_rss_mb`` and ``rss_events``: peak RSS of the backfill and its size;
 * ``targets``: each target of the issue with the measured value and ``met``
@@ -48,8 +48,10 @@ def build(meta: Dict[str, Any], inputs: Dict[str, Any], micro: Dict[str, Any], b
         "map_ecs/naive": _ratio(micro.get("map_ecs"), micro.get("naive")),
         "map_cim/floor": _ratio(micro.get("map_cim"), micro.get("floor")),
         "map_cim/naive": _ratio(micro.get("map_cim"), micro.get("naive")),
+        # the share of the poller's floor (everything but mapping) that is left once it maps
+        "e2e_file/e2e_raw": _ratio(e2e.get("e2e_file"), e2e.get("e2e_raw")),
     }
-    rows = ("e2e_file", "e2e_es", "e2e_hec")
+    rows = ("e2e_file", "e2e_es", "e2e_hec", "e2e_raw")
     per_cpu = {r: (e2e[r]["events_per_cpu_s"] if r in e2e else None) for r in rows}
     per_wall = {r: (e2e[r]["events_per_wall_s"] if r in e2e else None) for r in rows}
     peak = rss["peak_rss_mb"] if rss else None
@@ -119,7 +121,7 @@ def table(result: Dict[str, Any]) -> str:
         spread = f"{r['spread'] * 100:.0f}%" if r.get("spread") is not None else "-"
         out.append(f"{name:<10} {_n(r['events_per_cpu_s']):>13} {_n(r['events_per_wall_s']):>14} "
                    f"{_n(r['us_per_event'], 1):>9} {spread:>7} {_n(xf, 3):>8} {_n(xn, 2):>8}")
-    for name in ("e2e_file", "e2e_es", "e2e_hec"):
+    for name in ("e2e_file", "e2e_es", "e2e_hec", "e2e_raw"):
         r = e2e.get(name)
         if not r:
             continue
@@ -128,6 +130,10 @@ def table(result: Dict[str, Any]) -> str:
         flag = "" if r.get("ok") else "  FAILED: " + "; ".join(r.get("problems", []))
         out.append(f"{name:<10} {_n(r['events_per_cpu_s']):>13} {_n(r['events_per_wall_s']):>14} "
                    f"{_n(r['us_per_event_cpu'], 1):>9} {spread:>7} {'':>8} {'':>8}  {r['sink']}{flag}")
+    raw_share = result["ratios"].get("e2e_file/e2e_raw")
+    if raw_share:
+        out.append(f"{'':<10} e2e_file runs at {raw_share:.0%} of e2e_raw: the mapping takes "
+                   f"{1 - raw_share:.0%} of the poller's CPU per event")
     scale = result.get("scale")
     if scale:
         single = e2e.get("e2e_file", {}).get("events_per_wall_s")

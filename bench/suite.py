@@ -12,6 +12,7 @@ map_cim        decode + normalise + ``Mapper().to_cim`` + encode           :mod:
 e2e_file       emulator -> pull -> file sink (1000-event pages)            :mod:`bench.e2e`
 e2e_es         emulator -> pull -> fake Elasticsearch                      :mod:`bench.e2e`
 e2e_hec        emulator -> pull -> fake Splunk HEC                         :mod:`bench.e2e`
+e2e_raw        emulator -> pull --map raw -> file sink: all but mapping    :mod:`bench.e2e`
 scale          two pollers partitioned by ``--cluster-id``, at once       :mod:`bench.e2e`
 rss            peak RSS of a 1,000,000-event backfill into the file sink   :mod:`bench.rss`
 =============  ==========================================================  ==================
@@ -32,8 +33,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
-ROWS = ("floor", "naive", "map_ecs", "map_cim", "e2e_file", "e2e_es", "e2e_hec", "scale", "rss")
-GROUPS = {"micro": ("floor", "naive", "map_ecs", "map_cim"), "e2e": ("e2e_file", "e2e_es", "e2e_hec")}
+ROWS = ("floor", "naive", "map_ecs", "map_cim", "e2e_file", "e2e_es", "e2e_hec", "e2e_raw", "scale", "rss")
+GROUPS = {"micro": ("floor", "naive", "map_ecs", "map_cim"), "e2e": ("e2e_file", "e2e_es", "e2e_hec", "e2e_raw")}
 
 from integrations.commands.bench import FULL, QUICK, add_arguments  # noqa: E402 - the CLI owns the options
 
@@ -135,7 +136,7 @@ def run_suite(*, quick: bool = False, events: Optional[int] = None, e2e_events: 
     e2e_res: Dict[str, Any] = {}
     rss_res: Optional[Dict[str, Any]] = None
     fakes_ok = (ROOT / "tests" / "support" / "fake_es.py").is_file()
-    if not fakes_ok and any(n in ("e2e_es", "e2e_hec") for n in e2e_names):
+    if not fakes_ok and any(n in ("e2e_es", "e2e_hec") for n in e2e_names):  # the fakes live in tests/
         say("e2e: tests/support (the fake Elasticsearch and HEC) is not in this tree: skipping e2e_es and e2e_hec")
         e2e_names = [n for n in e2e_names if n not in ("e2e_es", "e2e_hec")]
     with tempfile.TemporaryDirectory(prefix="accuknox-bench-", dir=workdir) as tmp:

@@ -43,12 +43,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rounds", type=int, metavar="R", help=f"rounds per row, medians reported (default {FULL[3]})")
     p.add_argument("--only", action="append", metavar="NAME",
                    help="run only these rows (repeat or comma-separate): floor, naive, map_ecs, map_cim, "
-                        "e2e_file, e2e_es, e2e_hec, scale, rss, or the groups micro / e2e")
+                        "e2e_file, e2e_es, e2e_hec, e2e_raw, scale, rss, or the groups micro / e2e")
     p.add_argument("--page-size", type=int, default=1000, metavar="N",
                    help="API page size of the e2e runs (default 1000; the emulator serves such pages and the "
                         "client is told to allow them with AlertsClient(max_page_size=...))")
     p.add_argument("--profile", action="store_true",
-                   help="also profile map_ecs and the first round of each e2e row (where the time goes)")
+                   help="also profile map_ecs and one extra (unmeasured) run of each e2e row: where the time goes")
     p.add_argument("--output", metavar="FILE", help="also write the JSON result to FILE")
     p.add_argument("--workdir", metavar="DIR", help="directory for temporary files (default: the system's)")
 

@@ -18,8 +18,8 @@ import pytest
 
 from tests.conftest import REPO
 
-RATIOS = ("map_ecs/floor", "map_ecs/naive", "map_cim/floor", "map_cim/naive")
-E2E = ("e2e_file", "e2e_es", "e2e_hec")
+RATIOS = ("map_ecs/floor", "map_ecs/naive", "map_cim/floor", "map_cim/naive", "e2e_file/e2e_raw")
+E2E = ("e2e_file", "e2e_es", "e2e_hec", "e2e_raw")
 
 
 def _positive(x) -> bool:
@@ -99,5 +99,6 @@ def test_only_selects_rows_and_groups() -> None:
     from bench.suite import selected
 
     assert selected(["micro"]) == ["floor", "naive", "map_ecs", "map_cim"]
+    assert selected(["e2e"]) == ["e2e_file", "e2e_es", "e2e_hec", "e2e_raw"]
     assert selected(["rss,e2e_file", "floor"]) == ["floor", "e2e_file", "rss"]
     assert selected(None)[-1] == "rss"
