@@ -1,8 +1,9 @@
-"""Fixtures for the sink tests: deliveries, fake servers, a no-wait sleep."""
+"""Fixtures for the sink tests: deliveries, fake servers (plain and TLS), a no-wait sleep."""
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterator, List, Optional
+import ssl
+from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Tuple
 
 import pytest
 
@@ -76,3 +77,36 @@ def fake_hec() -> Iterator[FakeHec]:
 def fake_hec_ack() -> Iterator[FakeHec]:
     with FakeHec(ack=True) as server:
         yield server
+
+
+class ServerTls(NamedTuple):
+    """A server-side TLS context for 127.0.0.1 and the PEM bundle of the throw-away CA that signed it."""
+
+    context: ssl.SSLContext
+    ca_bundle: str
+
+
+@pytest.fixture
+def server_tls(tmp_path) -> ServerTls:
+    """A throw-away CA (trustme) with a certificate for 127.0.0.1; skips the test without trustme."""
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("127.0.0.1").configure_cert(ctx)
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    return ServerTls(ctx, str(bundle))
+
+
+@pytest.fixture
+def tls_es(server_tls: ServerTls) -> Iterator[Tuple[FakeElasticsearch, str]]:
+    """A fake Elasticsearch over HTTPS and the CA bundle that verifies it."""
+    with FakeElasticsearch(ssl_context=server_tls.context) as server:
+        yield server, server_tls.ca_bundle
+
+
+@pytest.fixture
+def tls_hec(server_tls: ServerTls) -> Iterator[Tuple[FakeHec, str]]:
+    """A fake HEC over HTTPS and the CA bundle that verifies it."""
+    with FakeHec(ssl_context=server_tls.context) as server:
+        yield server, server_tls.ca_bundle

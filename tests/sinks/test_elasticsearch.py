@@ -312,18 +312,7 @@ def test_fake_filter_path() -> None:
 # -- TLS -----------------------------------------------------------------------------
 
 
-@pytest.fixture
-def tls_es(tmp_path):
-    import ssl
-
-    trustme = pytest.importorskip("trustme")
-    ca = trustme.CA()
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ca.issue_cert("127.0.0.1").configure_cert(ctx)
-    bundle = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(bundle))
-    with FakeElasticsearch(ssl_context=ctx) as server:
-        yield server, str(bundle)
+# ``tls_es`` (a fake Elasticsearch over HTTPS, CA bundle) is a fixture of tests/sinks/conftest.py.
 
 
 def test_tls_with_ca_certs(tls_es) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import ssl
 import uuid
 
 import pytest
@@ -494,16 +493,7 @@ def test_recover_when_hec_does_not_answer_is_retryable(no_sleep) -> None:
 # -- TLS -----------------------------------------------------------------------------
 
 
-@pytest.fixture
-def tls_hec(tmp_path):
-    trustme = pytest.importorskip("trustme")
-    ca = trustme.CA()
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ca.issue_cert("127.0.0.1").configure_cert(ctx)
-    bundle = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(bundle))
-    with FakeHec(ssl_context=ctx) as server:
-        yield server, str(bundle)
+# ``tls_hec`` (a fake HEC over HTTPS, CA bundle) is a fixture of tests/sinks/conftest.py.
 
 
 def test_tls_verified_against_the_given_ca_bundle(tls_hec) -> None:

@@ -280,6 +280,59 @@ def test_fingerprint_missing_field_and_nested_values() -> None:
     assert a == b  # map entries are sorted by key
 
 
+# The simulator's fingerprint is written independently of integrations/identity.py (it is the oracle
+# for the pipeline's event id); these tests make the two implementations check each other.
+
+CROSS_CHECK_DOCS = [
+    ({"a": "x", "b": 7, "c": 2**40, "d": -1.5, "e": True, "f": False}, ["f", "e", "d", "c", "b", "a"], ""),
+    ({"m": {"z": [1, None, "s"], "y": {"k": 0.1}}, "l": [[1, 2], [], ["x"]]}, ["m", "l"], ""),
+    ({"\uffff": "b", "\U0001f600": "a", "m": {"\uffff": 1, "\U0001f600": 2}}, ["\uffff", "\U0001f600", "m"], ""),
+    ({"a": "x\ud800y"}, ["a"], ""),
+    ({"a": "x"}, ["a"], "\u00a0"),  # a no-break space is text for Strings.hasText: the salt is fed
+    ({"a": "x"}, ["a"], " \u2003\t"),  # only Java whitespace: no salt
+    ({"a": "x", "n": {"1": "\u00e9"}}, ["n.1", "a"], "pepper"),
+]
+
+
+@pytest.mark.parametrize("method", ["MD5", "SHA-1", "SHA-256", "SHA-512", "MurmurHash3"])
+@pytest.mark.parametrize(("doc", "fields", "salt"), CROSS_CHECK_DOCS)
+def test_fingerprint_processor_agrees_with_identity(doc: Dict[str, Any], fields: List[str], salt: str,
+                                                    method: str) -> None:
+    from integrations.identity import es_fingerprint
+
+    cfg = {"fields": fields, "method": method, "salt": salt, "target_field": "fp"}
+    assert src([{"fingerprint": cfg}], doc)["fp"] == es_fingerprint(doc, fields, method, salt)
+
+
+def test_murmur3_agrees_with_identity_for_every_tail_length() -> None:
+    from integrations.identity import murmur3_x64_128 as identity_murmur3
+
+    data = bytes(range(7, 7 + 70))
+    for n in range(len(data) + 1):
+        assert murmur3_x64_128(data[:n]) == identity_murmur3(data[:n]), n
+    assert murmur3_x64_128(b"abc", seed=42) == identity_murmur3(b"abc", seed=42)
+
+
+def test_java_whitespace_matches_character_is_whitespace() -> None:
+    import unicodedata
+
+    from tests.support.ingest_sim.javacompat import JAVA_WHITESPACE, java_has_text
+
+    derived = {chr(cp) for cp in range(0x10000)
+               if chr(cp) in "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f"
+               or (unicodedata.category(chr(cp)) in ("Zs", "Zl", "Zp") and chr(cp) not in "\u00a0\u2007\u202f")}
+    assert derived == JAVA_WHITESPACE
+    assert not java_has_text("") and not java_has_text(" \t\u3000") and java_has_text(" \u00a0 ")
+
+
+def test_java_natural_order_of_strings() -> None:
+    from tests.support.ingest_sim.javacompat import java_natural_key
+
+    # UTF-16 order: the surrogate pair of U+1F600 (0xD83D ...) sorts before U+FFFF
+    assert sorted(["\uffff", "\U0001f600", "a"], key=java_natural_key) == ["a", "\U0001f600", "\uffff"]
+    assert sorted([3, 1, 2], key=java_natural_key) == [1, 2, 3]
+
+
 # ----------------------------------------------------------------- the mutate test minus html_strip
 
 

@@ -4,7 +4,8 @@
 * number parsing (``Integer.parseInt``, ``Long.decode``, ``Float.parseFloat`` ...)
   with Java's exact acceptance rules and ``NumberFormatException`` messages;
 * ``Object#equals`` for JSON values (``Integer 3`` is not ``Double 3.0``, ``true`` is not ``1``);
-* ``String#split(regex, limit)`` and ``String#trim``;
+* ``String#split(regex, limit)``, ``String#trim``, ``String#compareTo`` order and
+  ``Strings.hasText`` (``Character.isWhitespace``);
 * ``java.util.regex`` -> ``re`` translation for patterns and ``Matcher#replaceAll``
   replacement strings.
 
@@ -318,6 +319,44 @@ def java_trim(s: str) -> str:
     while j > i and s[j - 1] <= " ":
         j -= 1
     return s[i:j]
+
+
+#: ``Character.isWhitespace`` as its Javadoc lists it: the Unicode space, line and paragraph
+#: separators except the no-break spaces U+00A0, U+2007 and U+202F, plus U+0009-U+000D and
+#: U+001C-U+001F. Spelled out, so the answer does not depend on the running Python's Unicode data.
+JAVA_WHITESPACE = frozenset(
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f"
+    " \u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2008\u2009\u200a\u205f\u3000"
+    "\u2028\u2029"
+)
+
+
+def java_has_text(s: str) -> bool:
+    """Elasticsearch's ``Strings.hasText``: not empty and not only ``Character.isWhitespace``."""
+    return not JAVA_WHITESPACE.issuperset(s)
+
+
+def java_utf16_units(s: str) -> List[int]:
+    """The UTF-16 code units of ``s``; ``String#compareTo`` orders strings by them.
+
+    Python orders ``str`` by code point, which differs for characters above U+FFFF
+    (a surrogate pair sorts before U+E000-U+FFFF in Java).
+    """
+    units: List[int] = []
+    for ch in s:
+        cp = ord(ch)
+        if cp > 0xFFFF:
+            cp -= 0x10000
+            units.append(0xD800 | (cp >> 10))
+            units.append(0xDC00 | (cp & 0x3FF))
+        else:
+            units.append(cp)
+    return units
+
+
+def java_natural_key(v: Any) -> Any:
+    """Sort key for ``Comparator.naturalOrder()``: strings in UTF-16 order, numbers as they are."""
+    return java_utf16_units(v) if isinstance(v, str) else v
 
 
 def java_lower(s: str) -> str:

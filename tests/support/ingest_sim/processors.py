@@ -21,7 +21,7 @@ import ipaddress
 import json
 import re
 import struct
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence
 
 from . import datefmt
 from .conditions import Condition, ConditionSyntaxError
@@ -47,7 +47,9 @@ from .javacompat import (
     compile_java_regex,
     decode_java_int,
     java_class_name,
+    java_has_text,
     java_lower,
+    java_natural_key,
     java_replacement,
     java_split,
     java_to_string,
@@ -927,7 +929,7 @@ class ForEachProcessor(Processor):
                     return None
                 # ForEachProcessor#innerExecuteMap: `if (Strings.hasText(newKey)) newValues.put(newKey, ...)`,
                 # i.e. setting `_ingest._key` to null, "" or whitespace removes the entry.
-                if isinstance(new_key, str) and _java_has_text(new_key):
+                if isinstance(new_key, str) and java_has_text(new_key):
                     new_map[new_key] = new_value
             doc.set_field_value(self.field, new_map)
             return doc
@@ -950,116 +952,86 @@ class ForEachProcessor(Processor):
         raise illegal_argument(f"field [{self.field}] of type [{java_class_name(obj)}] cannot be cast to a list or map")
 
 
-def _java_has_text(s: str) -> bool:
-    """``Strings.hasText``: at least one character that is not ``Character.isWhitespace``."""
-    return any(not _java_is_whitespace(c) for c in s)
-
-
-def _java_is_whitespace(ch: str) -> bool:
-    if ch in "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f":
-        return True
-    if ch in "\u00a0\u2007\u202f":
-        return False
-    import unicodedata
-
-    return unicodedata.category(ch) in ("Zs", "Zl", "Zp")
-
-
 # -------------------------------------------------------------- fingerprint
+#
+# Written from FingerprintProcessor.java and Murmur3Hasher.java (elastic/elasticsearch,
+# modules/ingest-common and libs/core) and deliberately kept apart from integrations/identity.py:
+# this simulator is the oracle that proves the project's ingest pipeline computes the same id as
+# integrations.identity.event_id, so it must not share that module's code. Both are checked
+# against Elasticsearch's own test vectors (reference/elasticsearch/fingerprint_vectors.json).
+
+_U64 = (1 << 64) - 1
+_MURMUR_C1 = 0x87C37B91114253D5
+_MURMUR_C2 = 0x4CF5AD432745937F
+
+
+def _rol(x: int, bits: int) -> int:
+    return ((x << bits) | (x >> (64 - bits))) & _U64
+
+
+def _scramble(k: int, first: int, bits: int, second: int) -> int:
+    """MurmurHash3's mix of one 64-bit input word: multiply, rotate left, multiply (mod 2**64)."""
+    return (_rol((k * first) & _U64, bits) * second) & _U64
+
+
+def _avalanche(h: int) -> int:
+    """MurmurHash3's ``fmix64`` finaliser."""
+    for multiplier in (0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53):
+        h ^= h >> 33
+        h = (h * multiplier) & _U64
+    return h ^ (h >> 33)
 
 
 def murmur3_x64_128(data: bytes, seed: int = 0) -> bytes:
-    """MurmurHash3 x64 128-bit; returns h1 then h2, each big-endian (ES ``Murmur3Hasher#digest``).
+    """MurmurHash3 x64 128-bit as ``Murmur3Hasher#digest`` returns it: h1 then h2, each big-endian.
 
-    Verified against the MurmurHash3 vector of ``fingerprint_vectors.json``.
+    The input is read as 16-byte blocks of two little-endian words. The 0-15 byte tail is
+    zero-padded to one more block whose words are only scrambled (no block rounds): a zero word
+    scrambles to zero, so the padding changes nothing. Verified against the MurmurHash3 vector of
+    ``fingerprint_vectors.json``.
     """
-    mask = 0xFFFFFFFFFFFFFFFF
-    c1, c2 = 0x87C37B91114253D5, 0x4CF5AD432745937F
-
-    def rotl(x: int, r: int) -> int:
-        return ((x << r) | (x >> (64 - r))) & mask
-
-    def fmix(k: int) -> int:
-        k ^= k >> 33
-        k = (k * 0xFF51AFD7ED558CCD) & mask
-        k ^= k >> 33
-        k = (k * 0xC4CEB9FE1A85EC53) & mask
-        k ^= k >> 33
-        return k
-
-    h1 = h2 = seed & mask
-    n = len(data)
-    nblocks = n // 16
-    for i in range(nblocks):
-        k1, k2 = struct.unpack_from("<QQ", data, i * 16)
-        k1 = (k1 * c1) & mask
-        k1 = rotl(k1, 31)
-        k1 = (k1 * c2) & mask
-        h1 ^= k1
-        h1 = rotl(h1, 27)
-        h1 = (h1 + h2) & mask
-        h1 = (h1 * 5 + 0x52DCE729) & mask
-        k2 = (k2 * c2) & mask
-        k2 = rotl(k2, 33)
-        k2 = (k2 * c1) & mask
-        h2 ^= k2
-        h2 = rotl(h2, 31)
-        h2 = (h2 + h1) & mask
-        h2 = (h2 * 5 + 0x38495AB5) & mask
-    tail = data[nblocks * 16:]
-    k1 = k2 = 0
-    for i in range(len(tail) - 1, 7, -1):
-        k2 ^= tail[i] << ((i - 8) * 8)
-    if len(tail) > 8:
-        k2 = (k2 * c2) & mask
-        k2 = rotl(k2, 33)
-        k2 = (k2 * c1) & mask
-        h2 ^= k2
-    for i in range(min(len(tail), 8) - 1, -1, -1):
-        k1 ^= tail[i] << (i * 8)
-    if tail:
-        k1 = (k1 * c1) & mask
-        k1 = rotl(k1, 31)
-        k1 = (k1 * c2) & mask
-        h1 ^= k1
-    h1 ^= n
-    h2 ^= n
-    h1 = (h1 + h2) & mask
-    h2 = (h2 + h1) & mask
-    h1 = fmix(h1)
-    h2 = fmix(h2)
-    h1 = (h1 + h2) & mask
-    h2 = (h2 + h1) & mask
-    return struct.pack(">QQ", h1, h2)
-
-
-class _Murmur:
-    def __init__(self) -> None:
-        self.buf = bytearray()
-
-    def update(self, b: bytes) -> None:
-        self.buf.extend(b)
-
-    def digest(self) -> bytes:
-        return murmur3_x64_128(bytes(self.buf), 0)
+    h1 = h2 = seed & _U64
+    whole = len(data) - len(data) % 16
+    for offset in range(0, whole, 16):
+        k1 = int.from_bytes(data[offset:offset + 8], "little")
+        k2 = int.from_bytes(data[offset + 8:offset + 16], "little")
+        h1 ^= _scramble(k1, _MURMUR_C1, 31, _MURMUR_C2)
+        h1 = ((_rol(h1, 27) + h2) * 5 + 0x52DCE729) & _U64
+        h2 ^= _scramble(k2, _MURMUR_C2, 33, _MURMUR_C1)
+        h2 = ((_rol(h2, 31) + h1) * 5 + 0x38495AB5) & _U64
+    tail = data[whole:].ljust(16, b"\0")
+    h1 ^= _scramble(int.from_bytes(tail[:8], "little"), _MURMUR_C1, 31, _MURMUR_C2)
+    h2 ^= _scramble(int.from_bytes(tail[8:], "little"), _MURMUR_C2, 33, _MURMUR_C1)
+    h1 ^= len(data)
+    h2 ^= len(data)
+    h1 = (h1 + h2) & _U64
+    h2 = (h2 + h1) & _U64
+    h1, h2 = _avalanche(h1), _avalanche(h2)
+    h1 = (h1 + h2) & _U64
+    h2 = (h2 + h1) & _U64
+    return ((h1 << 64) | h2).to_bytes(16, "big")
 
 
 _DIGESTS = {"MD5": "md5", "SHA-1": "sha1", "SHA-256": "sha256", "SHA-512": "sha512"}
 SUPPORTED_DIGESTS = ("MD5", "SHA-1", "SHA-256", "SHA-512", "MurmurHash3")
 
 
+def _digest(method: str, payload: bytes) -> bytes:
+    if method == "MurmurHash3":
+        return murmur3_x64_128(payload)
+    return hashlib.new(_DIGESTS[method], payload).digest()
+
+
 def fingerprint_bytes(value: Any) -> bytes:
     """``FingerprintProcessor#toBytes``."""
     if isinstance(value, str):
-        return value.encode("utf-8")
+        return value.encode("utf-8", "replace")  # String#getBytes(UTF_8): a lone surrogate becomes '?'
     if isinstance(value, (bytes, bytearray)):
         return bytes(value)
     if isinstance(value, bool):
         return b"\x01" if value else b"\x02"
-    if isinstance(value, JavaLong):
-        return struct.pack("<q", value)
-    if isinstance(value, int):
-        if -(2**31) <= value < 2**31:
+    if isinstance(value, int) and -(2**63) <= value < 2**63:
+        if not isinstance(value, JavaLong) and -(2**31) <= value < 2**31:
             return struct.pack("<i", value)
         return struct.pack("<q", value)
     if isinstance(value, JavaFloat):
@@ -1078,29 +1050,37 @@ def fingerprint_bytes(value: Any) -> bytes:
     raise illegal_argument(f"cannot convert object of type [{java_class_name(value)}] to bytes")
 
 
+def _fed_bytes(value: Any) -> Iterator[bytes]:
+    """The byte chunks ``FingerprintProcessor#execute`` feeds for one field value.
+
+    The Java code walks an explicit stack; this is the same depth-first, pre-order walk written
+    recursively: list elements in order, set elements and map entries in natural order
+    (``0x00`` + key, then the entry's value), every other value as ``0x00`` + ``toBytes``.
+    """
+    if isinstance(value, list):
+        for element in value:
+            yield from _fed_bytes(element)
+    elif isinstance(value, (set, frozenset)):
+        for element in sorted(value, key=java_natural_key):
+            yield from _fed_bytes(element)
+    elif isinstance(value, dict):
+        for key in sorted(value, key=java_natural_key):
+            yield b"\x00" + fingerprint_bytes(key)
+            yield from _fed_bytes(value[key])
+    else:
+        yield b"\x00" + fingerprint_bytes(value)
+
+
 def fingerprint(values: List[Any], method: str = "SHA-1", salt: str = "") -> str:
-    """Digest of already-resolved field values (in sorted field order), Base64."""
-    hasher: Any = _Murmur() if method == "MurmurHash3" else hashlib.new(_DIGESTS[method])
-    if salt.strip():
-        hasher.update(salt.encode("utf-8"))
-    stack: List[Any] = list(reversed(values))
-    while stack:
-        value = stack.pop()
-        if isinstance(value, list):
-            stack.extend(reversed(value))
-        elif isinstance(value, (set, frozenset)):
-            stack.extend(reversed(sorted(value)))
-        elif isinstance(value, dict):
-            for k in sorted(value.keys(), reverse=True):
-                stack.append(("__entry__", k, value[k]))
-        elif isinstance(value, tuple) and len(value) == 3 and value[0] == "__entry__":
-            hasher.update(b"\x00")
-            hasher.update(fingerprint_bytes(value[1]))
-            stack.append(value[2])
-        else:
-            hasher.update(b"\x00")
-            hasher.update(fingerprint_bytes(value))
-    return base64.b64encode(hasher.digest()).decode("ascii")
+    """Digest of already-resolved field values (in sorted field order), Base64.
+
+    The salt is fed first when ``Strings.hasText(salt)`` (the factory stores no salt otherwise).
+    """
+    payload = bytearray(fingerprint_bytes(salt) if java_has_text(salt) else b"")
+    for value in values:
+        for chunk in _fed_bytes(value):
+            payload += chunk
+    return base64.b64encode(_digest(method, bytes(payload))).decode("ascii")
 
 
 class FingerprintProcessor(Processor):
@@ -1113,7 +1093,7 @@ class FingerprintProcessor(Processor):
         assert fields is not None
         if len(fields) < 1:
             raise cfg.err("fields", "must specify at least one field")
-        self.fields = sorted(fields)
+        self.fields = sorted(fields, key=java_natural_key)  # Comparator.naturalOrder()
         self.target_field = cfg.string("target_field", "fingerprint")
         self.salt = cfg.string("salt", "")
         self.method = cfg.string("method", "SHA-1")
