@@ -9,7 +9,10 @@ into output JSON, one event at a time:
   straightforward dict-by-dict mapping, the baseline;
 * ``map_ecs`` - decode, normalise (:func:`integrations.events.normalize`),
   ``Mapper().to_ecs``, encode: what ``accuknox-siem map --to ecs`` does per event;
-* ``map_cim`` - the same with ``Mapper().to_cim``.
+* ``map_cim`` - the same with ``Mapper().to_cim``;
+* ``literal`` - :mod:`bench.literal`: decode, build a document of the same
+  shape as ``map_ecs``'s with one dict literal (no logic), encode: the least
+  any pure-Python mapper of this output pays on this interpreter.
 
 Rounds are interleaved (round 1 of every row, then round 2 ...) so that load
 changes on a shared machine hit every row alike; each row reports the median
@@ -29,7 +32,7 @@ import statistics
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
-from bench import naive
+from bench import literal, naive
 from integrations import jsoncodec
 from integrations.events import normalize
 from integrations.identity import event_id
@@ -40,7 +43,7 @@ try:
 except ImportError:  # pragma: no cover - the project requires orjson; the stdlib is the fallback
     _fast_json = None
 
-ROWS = ("floor", "naive", "map_ecs", "map_cim")
+ROWS = ("floor", "naive", "map_ecs", "map_cim", "literal")
 
 
 def json_library() -> str:
@@ -104,10 +107,14 @@ def run(lines: Sequence[bytes], rounds: int, only: Optional[Sequence[str]] = Non
         "map_cim": _mapped_fn(lines, mapper.to_cim),
     }
     names = [n for n in ROWS if only is None or n in only]
+    if "literal" in names:
+        fns["literal"] = literal.literal_fn(lines, mapper)
     # warm-up: the mapper compiles its per-class functions on first sight of a class
     warm = lines[:2000]
     warmers = {"floor": _floor_fn(warm), "naive": _naive_fn(warm),
                "map_ecs": _mapped_fn(warm, mapper.to_ecs), "map_cim": _mapped_fn(warm, mapper.to_cim)}
+    if "literal" in names:
+        warmers["literal"] = literal.literal_fn(warm, mapper)
     for name in names:
         warmers[name]()
     samples: Dict[str, List[Dict[str, float]]] = {n: [] for n in names}

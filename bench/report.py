@@ -4,6 +4,7 @@ JSON keys (``accuknox-siem bench --json``), every one always present (``null``
 when its row was not run):
 
 * ``ratios``: ``map_ecs/floor``, ``map_ecs/naive``, ``map_cim/floor``, ``map_cim/naive``,
+  ``literal/floor``, ``map_ecs/literal``,
   ``e2e_file/e2e_raw`` (events per CPU-second of one row over another, from the same run);
 * ``e2e_per_cpu_s`` / ``e2e_per_wall_s``: ``e2e_file``, ``e2e_es``, ``e2e_hec``, ``e2e_raw``
   (events per poller CPU-second / per wall second);
@@ -48,6 +49,9 @@ def build(meta: Dict[str, Any], inputs: Dict[str, Any], micro: Dict[str, Any], b
         "map_ecs/naive": _ratio(micro.get("map_ecs"), micro.get("naive")),
         "map_cim/floor": _ratio(micro.get("map_cim"), micro.get("floor")),
         "map_cim/naive": _ratio(micro.get("map_cim"), micro.get("naive")),
+        # how far a mapper with no logic at all (one dict literal of the same document) gets here
+        "literal/floor": _ratio(micro.get("literal"), micro.get("floor")),
+        "map_ecs/literal": _ratio(micro.get("map_ecs"), micro.get("literal")),
         # the share of the poller's floor (everything but mapping) that is left once it maps
         "e2e_file/e2e_raw": _ratio(e2e.get("e2e_file"), e2e.get("e2e_raw")),
     }
@@ -112,7 +116,7 @@ def table(result: Dict[str, Any]) -> str:
     out.append("-" * len(head))
     floor = micro.get("floor")
     naive = micro.get("naive")
-    for name in ("floor", "naive", "map_ecs", "map_cim"):
+    for name in ("floor", "naive", "map_ecs", "map_cim", "literal"):
         r = micro.get(name)
         if not r:
             continue

@@ -9,6 +9,7 @@ floor          orjson decode + encode, no mapping                          :mod:
 naive          stdlib json + straightforward dict-by-dict ECS mapping      :mod:`bench.naive`
 map_ecs        decode + normalise + ``Mapper().to_ecs`` + encode           :mod:`bench.micro`
 map_cim        decode + normalise + ``Mapper().to_cim`` + encode           :mod:`bench.micro`
+literal        decode + one dict literal of the same document + encode     :mod:`bench.literal`
 e2e_file       emulator -> pull -> file sink (1000-event pages)            :mod:`bench.e2e`
 e2e_es         emulator -> pull -> fake Elasticsearch                      :mod:`bench.e2e`
 e2e_hec        emulator -> pull -> fake Splunk HEC                         :mod:`bench.e2e`
@@ -33,8 +34,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
-ROWS = ("floor", "naive", "map_ecs", "map_cim", "e2e_file", "e2e_es", "e2e_hec", "e2e_raw", "scale", "rss")
-GROUPS = {"micro": ("floor", "naive", "map_ecs", "map_cim"), "e2e": ("e2e_file", "e2e_es", "e2e_hec", "e2e_raw")}
+ROWS = ("floor", "naive", "map_ecs", "map_cim", "literal", "e2e_file", "e2e_es", "e2e_hec", "e2e_raw", "scale", "rss")
+GROUPS = {"micro": ("floor", "naive", "map_ecs", "map_cim", "literal"), "e2e": ("e2e_file", "e2e_es", "e2e_hec", "e2e_raw")}
 
 from integrations.commands.bench import FULL, QUICK, add_arguments  # noqa: E402 - the CLI owns the options
 

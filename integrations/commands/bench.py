@@ -42,7 +42,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"events of the peak-RSS backfill (default {FULL[2]:,})")
     p.add_argument("--rounds", type=int, metavar="R", help=f"rounds per row, medians reported (default {FULL[3]})")
     p.add_argument("--only", action="append", metavar="NAME",
-                   help="run only these rows (repeat or comma-separate): floor, naive, map_ecs, map_cim, "
+                   help="run only these rows (repeat or comma-separate): floor, naive, map_ecs, map_cim, literal, "
                         "e2e_file, e2e_es, e2e_hec, e2e_raw, scale, rss, or the groups micro / e2e")
     p.add_argument("--page-size", type=int, default=1000, metavar="N",
                    help="API page size of the e2e runs (default 1000; the emulator serves such pages and the "

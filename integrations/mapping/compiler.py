@@ -39,8 +39,10 @@ def _ident(text: str) -> str:
 class _Gen:
     """Emits the source of one specialised function."""
 
-    def __init__(self, mapper: Any, type_key: Any, op_key: Any, kind: str) -> None:
+    def __init__(self, mapper: Any, type_key: Any, op_key: Any, kind: str,
+                 memos: Optional[Dict[str, Dict[Any, Any]]] = None) -> None:
         self.m = mapper
+        self.memos = memos if memos is not None else {}
         self.defn = mapper.definition
         self.type_key = type_key      # lower-cased Type, None = missing, _UNKNOWN = not folded
         self.op_key = op_key
@@ -59,6 +61,20 @@ class _Gen:
         name = f"{hint}{len(self.consts)}"
         self.consts[name] = value
         return name
+
+    def memo(self, name: str, params: Any) -> str:
+        """Name of the result cache shared by every class for transform ``name`` with ``params``."""
+        key = f"{name}:{sorted(params.items()) if isinstance(params, dict) else params!r}"
+        cache = self.memos.setdefault(key, {})
+        return self.const(cache, "M")
+
+    def apply(self, target: str, fn: str, memo: str, depth: int) -> None:
+        """``target = fn(target)`` unless None; string inputs go through the transform's cache."""
+        self.emit(f"if {target}.__class__ is str or {target}.__class__ is int:", depth)
+        self.emit(f"w = {memo}.get({target}, _MISS)", depth + 1)
+        self.emit(f"{target} = w if w is not _MISS else _memo({memo}, {fn}, {target})", depth + 1)
+        self.emit(f"elif {target}.__class__ is list: {target} = _cm({memo}, {fn}, tuple({target}), {target})", depth)
+        self.emit(f"elif {target} is not None: {target} = {fn}({target})", depth)
 
     def emit(self, line: str, depth: int) -> None:
         self.lines.append("    " * depth + line)
@@ -94,12 +110,36 @@ class _Gen:
                 return repr(v)
             return f"_copy({self.const(v)})"
         if src.kind == "format":
-            return f"{self.const(self.m._format_getter(src), 'FMT')}(fields, None)"
+            return self.format_expr(src) or f"{self.const(self.m._format_getter(src), 'FMT')}(fields, None)"
         if src.kind == "event_time":
             return "T_iso"
         if src.kind == "cim_id":
             return "_cim_id(fields)"
         raise ValueError(f"unknown source kind {src.kind}")
+
+    def format_expr(self, src: Source) -> Optional[str]:
+        """Inline expression for a template (same result as ``Mapper._format_getter``); None if too deep."""
+        from integrations.mapping.mapper import _PLACEHOLDER
+
+        paths = [tuple(m.group(1).split(".")) for m in _PLACEHOLDER.finditer(src.value)]
+        paths += list(src.requires) + [tuple(k.split(".")) for k in src.unless_value]
+        if any(len(p) > 2 for p in paths):
+            return None
+        pieces: List[str] = []
+        pos = 0
+        for m in _PLACEHOLDER.finditer(src.value):
+            if m.start() > pos:
+                pieces.append(repr(src.value[pos:m.start()]))
+            x = self.ref(Source("field", path=tuple(m.group(1).split("."))))
+            pieces.append(f"('' if {x} is None else str({x}))")
+            pos = m.end()
+        if pos < len(src.value):
+            pieces.append(repr(src.value[pos:]))
+        skip = [f"not {_ne_expr(self.ref(Source('field', path=p)))}" for p in src.requires]
+        skip += [f"str({self.ref(Source('field', path=tuple(k.split('.'))))}) == {str(v)!r}"
+                 for k, v in src.unless_value.items()]
+        joined = f"(''.join(({', '.join(pieces)},)).strip() or None)"
+        return f"(None if ({' or '.join(skip)}) else {joined})" if skip else joined
 
     # ---------------------------------------------------------------- conditions
     def _folded(self, src: Source) -> Any:
@@ -127,7 +167,7 @@ class _Gen:
                     if folded is not None and folded != "":
                         return True
                     continue
-                parts.append(f"_ne({self.ref(s)})")
+                parts.append(_ne_expr(self.ref(s)))
             return " or ".join(parts) if parts else False
         src = c.refs[0]
         folded = self._folded(src)
@@ -172,14 +212,14 @@ class _Gen:
     # ---------------------------------------------------------------- steps
     def value(self, step: Step, target: str, depth: int) -> None:
         """Emit code computing ``step``'s value into local ``target`` (None when empty)."""
-        chain = [self.const(TRANSFORMS[n].build(p, self.m._tables), "T") for n, p in step.transforms]
+        chain = [(self.const(TRANSFORMS[n].build(p, self.m._tables), "T"), self.memo(n, p)) for n, p in step.transforms]
         if step.inputs:
             self.emit(f"{target} = ({', '.join(self.ref(s) for s in step.inputs)},)", depth)
-            for i, t in enumerate(chain):
+            for i, (t, memo) in enumerate(chain):
                 if i == 0:
-                    self.emit(f"{target} = {t}({target})", depth)
+                    self.emit(f"{target} = _cm({memo}, {t}, {target}, {target})", depth)
                 else:
-                    self.emit(f"if {target} is not None: {target} = {t}({target})", depth)
+                    self.apply(target, t, memo, depth)
         else:
             srcs = step.sources
             self.emit(f"{target} = {self.ref(srcs[0])}", depth)
@@ -187,11 +227,11 @@ class _Gen:
                 self.emit(f"if not ({target} or {target} == 0): {target} = {self.ref(s)}", depth)
             if chain:
                 self.emit(f"if not ({target} or {target} == 0): {target} = None", depth)
-                for t in chain:
-                    self.emit(f"if {target} is not None: {target} = {t}({target})", depth)
+                for t, memo in chain:
+                    self.apply(target, t, memo, depth)
         fb = step.fallback
         if fb is not None:
-            tests = " or ".join(f"_ne({self.ref(self.m._ref_source(r))})" for r in fb["present_any"]) or "False"
+            tests = " or ".join(_ne_expr(self.ref(self.m._ref_source(r))) for r in fb["present_any"]) or "False"
             self.emit(f"if not ({target} or {target} == 0): {target} = {fb['then']!r} if ({tests}) else {fb['else']!r}",
                       depth)
         elif step.default is not None:
@@ -234,6 +274,19 @@ class _Gen:
                 self.emit(f"{var} = None", depth + 1)
 
 
+def _ne_expr(x: str) -> str:
+    """Inline form of ``_ne(x)`` (a call costs more than the tests); ``x`` must be a plain name or read."""
+    if x.isidentifier():
+        return f"({x} is not None and {x} != '' and {x} != [] and {x} != {{}})"
+    return f"_ne({x})"
+
+
+def _is_plain_read(step: Step) -> bool:
+    """One field or fact, no transform, default, fallback or inputs: the value is the read itself."""
+    return (len(step.sources) == 1 and not step.transforms and not step.inputs and step.default is None
+            and step.fallback is None and step.sources[0].kind in ("field", "fact") and len(step.sources[0].path) == 1)
+
+
 def _is_plain_type_lookup(step: Step) -> bool:
     return (len(step.sources) == 1 and step.sources[0].kind == "field" and step.sources[0].path == ("Type",)
             and [n for n, _ in step.transforms] == ["lookup"] and not step.when and not step.unless)
@@ -252,6 +305,52 @@ def _in(v, lows, others):
 def _copy(v):
     return list(v) if v.__class__ is list else (dict(v) if v.__class__ is dict else v)
 
+def _own(v):
+    # a computed value goes into the document as its own list/dict (cached results are shared)
+    return dict(v) if v.__class__ is dict else list(v)
+
+def _memo(cache, fn, v):
+    r = fn(v)
+    if _cacheable(r):
+        if len(cache) >= 4096:
+            cache.clear()
+        cache[v] = r
+    return r
+
+def _cacheable(r):
+    # results shared between events: scalars, or tuples/dicts of them (lists inside dicts too: the
+    # generated code only reads facts, and copies lists/dicts it puts into a document)
+    c = r.__class__
+    if c in _IMMUTABLE:
+        return True
+    if c is tuple:
+        return all(x.__class__ in _IMMUTABLE for x in r)
+    if c is dict:
+        for x in r.values():
+            xc = x.__class__
+            if xc in _IMMUTABLE:
+                continue
+            if (xc is tuple or xc is list) and all(y.__class__ in _IMMUTABLE for y in x):
+                continue
+            return False
+        return True
+    return False
+
+def _cm(cache, fn, key, v):
+    # cached fn(v) under a key that may turn out unhashable (a tuple holding a dict): then just call
+    try:
+        w = cache.get(key, _MISS)
+    except TypeError:
+        return fn(v)
+    if w is not _MISS:
+        return w
+    r = fn(v)
+    if _cacheable(r):
+        if len(cache) >= 4096:
+            cache.clear()
+        cache[key] = r
+    return r
+
 def _app(obj, key, v):
     cur = obj.get(key)
     if cur is None:
@@ -262,8 +361,9 @@ def _app(obj, key, v):
 '''
 
 
-def _ecs_source(mapper: Any, type_key: Any, op_key: Any) -> Tuple[str, Dict[str, Any]]:
-    g = _Gen(mapper, type_key, op_key, "ecs")
+def _ecs_source(mapper: Any, type_key: Any, op_key: Any,
+                memos: Optional[Dict[str, Dict[Any, Any]]] = None) -> Tuple[str, Dict[str, Any]]:
+    g = _Gen(mapper, type_key, op_key, "ecs", memos)
     defn = mapper.definition
     rules = [r for r in defn.rules if r.ecs or r.ecs_append]
     body: List[str] = []
@@ -286,6 +386,7 @@ def _ecs_source(mapper: Any, type_key: Any, op_key: Any) -> Tuple[str, Dict[str,
         g.emit(f"{cvar[p[:-1]]}[{p[-1]!r}] = {g.ref(Source('value', value=value))}", 1)
     g.emit(f"o_ecs['version'] = {defn.ecs_version!r}", 1)
     live = [r for r in rules if g.guard(r) is not None]
+    appended = {tuple(t.split(".")) for r in rules for t in r.ecs_append}
     g.emit_facts(live, 1)
     written: Set[Tuple[str, ...]] = {tuple(k.split(".")) for k in defn.constants_ecs} | {("ecs", "version")}
     for r in live:
@@ -296,20 +397,41 @@ def _ecs_source(mapper: Any, type_key: Any, op_key: Any) -> Tuple[str, Dict[str,
         if guard != "True":
             g.emit(f"if {guard}:", 1)
             depth = 2
-        g.value(r, "v", depth)
-        g.emit("if v is not None:", depth)
+        if _is_plain_read(r):
+            v = g.ref(r.sources[0])
+            if v == "None":
+                continue
+            g.emit(f"if {v} or {v} == 0:", depth)
+        else:
+            v = "v"
+            g.value(r, "v", depth)
+            g.emit("if v is not None:", depth)
+        plain: List[str] = []
+        copied: List[str] = []
         for t in r.ecs:
             p = tuple(t.split("."))
             holder = cvar[p[:-1]]
-            assign = f"{holder}[{p[-1]!r}] = list(v) if v.__class__ in (list, tuple) else v"
-            if p in written:
-                g.emit(f"if {p[-1]!r} not in {holder}: {assign}", depth + 1)
-            else:
-                g.emit(assign, depth + 1)
-                written.add(p)
+            test = f"if {p[-1]!r} not in {holder}: " if p in written else ""
+            written.add(p)
+            plain.append(f"{test}{holder}[{p[-1]!r}] = {v}")
+            copied.append(f"{test}{holder}[{p[-1]!r}] = _own({v})")
+        if plain and _is_plain_read(r) and r.sources[0].kind == "field" \
+                and not any(tuple(t.split(".")) in appended for t in r.ecs):
+            # an input value (never a tuple from JSON) that no append rule extends: no copy needed
+            for line in plain:
+                g.emit(line, depth + 1)
+        elif plain:
+            # lists are copied per target (an append rule may extend one of them later)
+            g.emit(f"if {v}.__class__ is not list and {v}.__class__ is not tuple and {v}.__class__ is not dict:",
+                   depth + 1)
+            for line in plain:
+                g.emit(line, depth + 2)
+            g.emit("else:", depth + 1)
+            for line in copied:
+                g.emit(line, depth + 2)
         for t in r.ecs_append:
             p = tuple(t.split("."))
-            g.emit(f"_app({cvar[p[:-1]]}, {p[-1]!r}, v)", depth + 1)
+            g.emit(f"_app({cvar[p[:-1]]}, {p[-1]!r}, {v})", depth + 1)
     # identity, ingestion, original, extras
     g.emit("o_event['id'] = _event_id(fields)", 1)
     g.emit("o_event['ingested'] = _clock()[0]", 1)
@@ -336,8 +458,9 @@ def _ecs_source(mapper: Any, type_key: Any, op_key: Any) -> Tuple[str, Dict[str,
     return _HELPERS + "\n" + src + "\n", g.consts
 
 
-def _cim_source(mapper: Any, type_key: Any, op_key: Any) -> Tuple[str, Dict[str, Any]]:
-    g = _Gen(mapper, type_key, op_key, "cim")
+def _cim_source(mapper: Any, type_key: Any, op_key: Any,
+                memos: Optional[Dict[str, Dict[Any, Any]]] = None) -> Tuple[str, Dict[str, Any]]:
+    g = _Gen(mapper, type_key, op_key, "cim", memos)
     defn = mapper.definition
     rules = [r for r in defn.rules if r.cim]
     body: List[str] = []
@@ -364,13 +487,21 @@ def _cim_source(mapper: Any, type_key: Any, op_key: Any) -> Tuple[str, Dict[str,
         if full:
             g.emit(f"if {' and '.join(f'({x})' for x in full)}:", 1)
             depth = 2
-        g.value(r, "v", depth)
-        g.emit("if v is not None:", depth)
+        if _is_plain_read(r):
+            v = g.ref(r.sources[0])
+            if v == "None":
+                continue
+            g.emit(f"if {v} or {v} == 0:", depth)
+        else:
+            v = "v"
+            g.value(r, "v", depth)
+            g.emit("if v is not None:", depth)
+            g.emit("if v.__class__ is list or v.__class__ is dict: v = _copy(v)", depth + 1)
         for t in pending:
             if t in written:
-                g.emit(f"if {t!r} not in rec: rec[{t!r}] = v", depth + 1)
+                g.emit(f"if {t!r} not in rec: rec[{t!r}] = {v}", depth + 1)
             else:
-                g.emit(f"rec[{t!r}] = v", depth + 1)
+                g.emit(f"rec[{t!r}] = {v}", depth + 1)
         written.update(pending)
     g.emit("et = []", 1)
     g.emit("tg = []", 1)
@@ -411,7 +542,10 @@ class CompiledMapper:
         self._globals = {
             "_event_id": mapper.event_id, "_cim_id": mapper.cim_id, "_clock": clock, "_dumps_str": dumps_str,
             "_CANONICAL": frozenset(CANONICAL_FIELDS), "_time": _time, "_original_text": _original_text,
+            "_MISS": _UNKNOWN, "_IMMUTABLE": frozenset((str, int, float, bool, type(None))),
         }
+        #: per-transform result caches (string input -> immutable result), shared by all classes
+        self._memos: Dict[str, Dict[Any, Any]] = {}
         # Only classes the definition knows get their own code: garbage Type/Operation values
         # (fuzzing, broken producers) run the generic function instead of compiling new code.
         tables = mapper.definition.tables
@@ -424,7 +558,7 @@ class CompiledMapper:
     def _build(self, type_key: Any, op_key: Any) -> Tuple[Callable, Callable]:
         out = []
         for make, name in ((_ecs_source, "_ecs"), (_cim_source, "_cim")):
-            src, consts = make(self.mapper, type_key, op_key)
+            src, consts = make(self.mapper, type_key, op_key, self._memos)
             ns: Dict[str, Any] = dict(self._globals)
             ns.update(consts)
             code = compile(src, f"<accuknox-mapping {name} {type_key!r}/{op_key!r}>", "exec")

@@ -9,13 +9,20 @@ lower-case ``t``/``z`` fixtures, the karmor text form with a space.
 
 from __future__ import annotations
 
+import math
+import re
 import time
 from datetime import datetime, timezone
 from functools import lru_cache
-from typing import Any, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 _UTC = timezone.utc
 _EPOCH = datetime(1970, 1, 1, tzinfo=_UTC)
+#: KubeArmor's own form, already canonical: only its epoch needs computing
+_CANONICAL = re.compile(r"(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{6})Z", re.ASCII)
+#: "YYYY-MM-DD" -> epoch seconds of that midnight (None: not a date); bounded
+_DAYS: Dict[str, Optional[int]] = {}
+_DAYS_MAX = 4096
 
 
 def epoch_seconds(value: Any) -> Optional[float]:
@@ -62,13 +69,46 @@ def _parse_text(text: str) -> Optional[Tuple[str, float]]:
     return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), (dt - _EPOCH).total_seconds()
 
 
+def _day_epoch(day: str) -> Optional[int]:
+    hit = _DAYS.get(day, -1)
+    if hit != -1:
+        return hit  # type: ignore[return-value]
+    try:
+        out: Optional[int] = (datetime(int(day[:4]), int(day[5:7]), int(day[8:10]), tzinfo=_UTC) - _EPOCH).days * 86400
+    except ValueError:
+        out = None
+    if len(_DAYS) >= _DAYS_MAX:
+        _DAYS.clear()
+    _DAYS[day] = out
+    return out
+
+
+def _canonical(value: str) -> Optional[Tuple[str, float]]:
+    """``YYYY-MM-DDTHH:MM:SS.ffffffZ``: the text is its own ISO form; epoch from integer parts.
+
+    Same result as the datetime route (``total_seconds`` divides integer
+    microseconds by 10**6 too), without a parse and a strftime per event.
+    """
+    m = _CANONICAL.fullmatch(value)
+    if m is None or value[0] == "0":
+        return None  # years before 1000: strftime("%Y") does not pad them, the slow route decides
+    day = _day_epoch(m.group(1))
+    h, mi, sec = int(m.group(2)), int(m.group(3)), int(m.group(4))
+    if day is None or h > 23 or mi > 59 or sec > 59:
+        return None
+    return value, ((day + h * 3600 + mi * 60 + sec) * 1_000_000 + int(m.group(5))) / 1_000_000
+
+
 def parse_time(value: Any) -> Optional[Tuple[str, float]]:
     """``(iso, epoch_seconds)`` for any accepted time value, else ``None``."""
-    if isinstance(value, str):
+    if value.__class__ is str:
         if len(value) == 27 and value[10] == "T" and value[26] == "Z" and value[19] == ".":
             # Fast path: KubeArmor's own microsecond form is already canonical.
-            hit = _parse_text(value)
-            return hit
+            hit = _canonical(value)
+            if hit is not None:
+                return hit
+            return _parse_text(value)
+    if isinstance(value, str):
         if value.strip().lstrip("-").replace(".", "", 1).isdigit():
             value = epoch_seconds(value)
         else:
@@ -84,6 +124,11 @@ def _from_epoch(secs: float) -> Tuple[str, float]:
     # events of one burst share their epoch second: format each second once
     dt = datetime.fromtimestamp(secs, _UTC)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), secs
+
+
+@lru_cache(maxsize=64)
+def _second_prefix(whole: int) -> str:
+    return datetime.fromtimestamp(whole, _UTC).strftime("%Y-%m-%dT%H:%M:%S.")
 
 
 def to_iso(value: Any) -> Optional[str]:
@@ -104,7 +149,10 @@ def now_iso() -> Tuple[str, float]:
     t = time.time()
     if _last_now[0] == t:
         return _last_now[1]
-    dt = datetime.fromtimestamp(t, _UTC)
-    out = (dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), t)
+    frac, whole = math.modf(t)
+    us = round(frac * 1e6)
+    if us >= 1_000_000:  # rounding carried into the next second
+        whole, us = whole + 1, us - 1_000_000
+    out = (f"{_second_prefix(int(whole))}{us:06d}Z", t)
     _last_now[0], _last_now[1] = t, out
     return out

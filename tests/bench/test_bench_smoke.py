@@ -18,7 +18,8 @@ import pytest
 
 from tests.conftest import REPO
 
-RATIOS = ("map_ecs/floor", "map_ecs/naive", "map_cim/floor", "map_cim/naive", "e2e_file/e2e_raw")
+RATIOS = ("map_ecs/floor", "map_ecs/naive", "map_cim/floor", "map_cim/naive", "literal/floor", "map_ecs/literal",
+          "e2e_file/e2e_raw")
 E2E = ("e2e_file", "e2e_es", "e2e_hec", "e2e_raw")
 
 
@@ -48,7 +49,7 @@ def test_json_has_every_key(result) -> None:
         assert key in result, key
     assert set(result["ratios"]) == set(RATIOS)
     assert set(result["e2e_per_cpu_s"]) == set(E2E) and set(result["e2e_per_wall_s"]) == set(E2E)
-    assert set(result["micro"]) == {"floor", "naive", "map_ecs", "map_cim"}
+    assert set(result["micro"]) == {"floor", "naive", "map_ecs", "map_cim", "literal"}
     assert len(result["targets"]) == 7
     assert result["meta"]["versions"]["orjson"]
 
@@ -98,7 +99,7 @@ def test_says_so_when_the_suite_is_not_installed(monkeypatch, capsys) -> None:
 def test_only_selects_rows_and_groups() -> None:
     from bench.suite import selected
 
-    assert selected(["micro"]) == ["floor", "naive", "map_ecs", "map_cim"]
+    assert selected(["micro"]) == ["floor", "naive", "map_ecs", "map_cim", "literal"]
     assert selected(["e2e"]) == ["e2e_file", "e2e_es", "e2e_hec", "e2e_raw"]
     assert selected(["rss,e2e_file", "floor"]) == ["floor", "e2e_file", "rss"]
     assert selected(None)[-1] == "rss"
