@@ -27,6 +27,12 @@ Consumes/produces a JSON state file plus an append-only journal beside it.
   ``State.pending``: those journaled after the last batch line (a batch line
   without ``part`` closes every earlier entry) whose ids are not all confirmed.
 
+  A row of the source that was dead-lettered (it cannot be parsed or mapped)
+  is journaled at once, right after its dead-letter record was written, as
+  ``{"w", "ids", "part": 1}`` (no ``pos``: the sink did not move): its id
+  counts as seen even when the window is not completed afterwards, so a
+  re-read of that window does not dead-letter the row again.
+
 No secret is ever written here: the state holds ids, times and positions only.
 """
 
@@ -166,6 +172,11 @@ class CheckpointStore:
     def record_confirmed(self, window: Tuple[int, int], ids: Dict[str, int], position: Any) -> None:
         """Append ids confirmed ahead of the rest of their batch (in-flight entries stay open)."""
         self._append({"w": list(window), "ids": ids, "pos": position, "part": 1})
+
+    def record_rejected(self, window: Tuple[int, int], ids: Dict[str, int]) -> None:
+        """Append ids of rows already written to the dead-letter output (seen; sink position and
+        in-flight entries unchanged)."""
+        self._append({"w": list(window), "ids": ids, "part": 1})
 
     def record_pending(self, window: Tuple[int, int], ids: Dict[str, int], token: Any) -> None:
         """Append ids handed to the sink but not confirmed yet, with the sink's ``token`` to ask about them."""

@@ -35,7 +35,12 @@ Guarantees (see README "Guarantees"):
   after a SinkError likewise leaves out the ids confirmed ahead;
 * rows that cannot be parsed or mapped go to the dead-letter callable and the
   run continues; their ids are remembered like delivered ones, so a re-read of
-  the overlap does not dead-letter them again.
+  the overlap does not dead-letter them again. They are journaled at once,
+  right after the dead-letter record (``record_rejected``), not with the next
+  sink batch: a window that stops before its next batch (API errors running
+  out) is read again by the next run, and its dead-lettered rows must be
+  ``seen`` by then. A crash between the dead-letter record and that journal
+  line repeats the record (at least once), it never loses it.
 """
 
 from __future__ import annotations
@@ -312,10 +317,9 @@ class Poller:
                         if rid in seen or rid in pending_ids:
                             summary.duplicates_dropped += 1
                             continue
-                        pending_ids[rid] = window[1]
-                        self._reject(item.to_dead_letter(), summary)
+                        self._dead_letter_row(state, window, rid, window[1], item.to_dead_letter(), summary)
                         continue
-                    self._accept(item, view, mapper, seen, pending, pending_ids, summary)
+                    self._accept(item, view, mapper, state, window, pending, pending_ids, summary)
                     if len(pending) >= s.batch_size:
                         self._flush(state, window, pending, pending_ids, summary)
             if self.progress is not None:
@@ -323,11 +327,11 @@ class Poller:
         self._flush(state, window, pending, pending_ids, summary)
         return not (s.max_pages is not None and n_pages >= s.max_pages and not last_is_last)
 
-    def _accept(self, ev: ParsedEvent, view: Any, mapper: Mapper, seen: Dict[str, int],
+    def _accept(self, ev: ParsedEvent, view: Any, mapper: Mapper, state: State, window: Tuple[int, int],
                 pending: List[Delivery], pending_ids: Dict[str, int], summary: RunSummary) -> None:
         fields = ev.fields
         eid = compute_event_id(fields)
-        if eid in seen or eid in pending_ids:
+        if eid in state.seen or eid in pending_ids:
             summary.duplicates_dropped += 1
             return
         ts = event_timestamp(fields)
@@ -337,8 +341,8 @@ class Poller:
         except Exception as exc:  # noqa: BLE001 - one bad event must not stop every later run
             reason = str(exc) if isinstance(exc, MappingError) else \
                 f"internal error while mapping: {type(exc).__name__}: {exc}"
-            pending_ids[eid] = int(ts[1]) if ts is not None else int(self.clock())
-            self._reject({"reason": reason, "location": ev.location, "original": ev.original}, summary)
+            self._dead_letter_row(state, window, eid, int(ts[1]) if ts is not None else int(self.clock()),
+                                  {"reason": reason, "location": ev.location, "original": ev.original}, summary)
             return
         stream = "alert" if is_alert(fields) else "log"
         pending.append(Delivery(eid, epoch, fields.get("HostName"), stream, body, ev.original))
@@ -347,7 +351,7 @@ class Poller:
     def _flush(self, state: State, window: Tuple[int, int], pending: List[Delivery],
                pending_ids: Dict[str, int], summary: RunSummary) -> None:
         if not pending:
-            if pending_ids:  # only dead-lettered rows: remember them, nothing to send
+            if pending_ids:  # defensive: ids without an event to send; remember them
                 self.store.record_batch(window, pending_ids, state.sink_position)
                 state.seen.update(pending_ids)
                 pending_ids.clear()
@@ -398,6 +402,19 @@ class Poller:
     def _reject(self, record: Dict[str, Any], summary: RunSummary) -> None:
         summary.rejected += 1
         self.dead_letter(record)
+
+    def _dead_letter_row(self, state: State, window: Tuple[int, int], rid: str, t: int,
+                         record: Dict[str, Any], summary: RunSummary) -> None:
+        """Dead-letter a source row, then journal its id as seen at once.
+
+        Not deferred to the next sink batch: when the window stops before that
+        batch (the API's retries run out), the next run reads the window again
+        and would dead-letter the row a second time. The record comes first, so
+        a crash between the two repeats the record but never loses it.
+        """
+        self._reject(record, summary)
+        self.store.record_rejected(window, {rid: t})
+        state.seen[rid] = t
 
     def _prune(self, state: State) -> None:
         # Keep only ids that a re-read of the next overlap (plus the lag as a

@@ -136,6 +136,22 @@ def test_in_flight_entries_until_their_batch_is_journaled(tmp_path: Path) -> Non
     assert got.pending == [] and got.seen["e"] == 50 and got.sink_position == {"channel": "c"}
 
 
+def test_rejected_rows_are_seen_without_moving_the_sink_or_closing_in_flight_entries(tmp_path: Path) -> None:
+    """record_rejected (a dead-lettered source row): its id is seen, the sink position and any
+    in-flight entry stay as they were."""
+    path = tmp_path / "state.json"
+    store = CheckpointStore(path)
+    tok = {"channel": "c", "ack": 1}
+    store.record_batch((0, 100), {"a": 10}, {"offset": 7})
+    store.record_pending((0, 100), {"b": 20}, tok)
+    store.record_rejected((100, 200), {"rejected:x": 200})
+    store.close()
+    got = CheckpointStore(path).load()
+    assert got.seen == {"a": 10, "rejected:x": 200}
+    assert got.sink_position == {"offset": 7}
+    assert got.pending == [{"w": (0, 100), "ids": {"b": 20}, "tok": tok}]
+
+
 def test_in_flight_entries_are_not_in_the_state_file(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
     store = CheckpointStore(path)

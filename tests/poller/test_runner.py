@@ -718,6 +718,47 @@ def test_dead_letters_go_to_the_callable_and_the_run_continues(tmp_path, mapper_
         assert len(dead) == 2
 
 
+@pytest.mark.parametrize("how", ["parse", "map"])
+def test_dead_letter_of_a_window_stopped_by_api_errors_is_not_repeated(tmp_path, mapper_, how) -> None:
+    """Soak seed 20261419 (file sink), reduced: the first page of a window holds a row that is
+    dead-lettered (cannot be parsed, or cannot be mapped), the next page fails until the API
+    retries run out, so the window's batch is never sent. The next run reads that window again:
+    the row's id must already be journaled (it used to wait for the batch, and the row was
+    dead-lettered a second time)."""
+    clock = FakeClock(T0)
+    state = tmp_path / "s.json"
+    events = make_events(6, T0 - 1000, 600, seed=8)
+    if how == "parse":  # a container where an integer belongs: parse_object rejects it
+        bad = dict(events[0], HashID="bad-row-0", Timestamp=events[0]["Timestamp"] - 1, PID={"not": "an integer"})
+        bad.pop("Type", None)
+        rows, bad_id = events + [bad], "bad-row-0"
+    else:
+        rows, bad_id = events, events[0]["HashID"]
+    with AlertsEmulator(rows, tenant_id=TENANT, token=TOKEN, clock=clock) as emu:
+        sink = RecordingSink()
+        poller = make_poller(emu, sink, state, clock, mapper_, lookback=1200, page_size=3)
+        real_view = poller.view
+
+        def view(ev):
+            if ev.fields.get("HashID") == bad_id:
+                raise MappingError("ecs.test", "cannot map this one")
+            return real_view(ev)
+
+        poller.view = view
+        # page 1 answers (with the bad row), page 2 fails 3 times: max_retries=2 -> the run stops
+        emu.script(Scripted(200), *[Scripted(status=500, body={"message": "boom"})] * 3)
+        first = poller.run_once()
+        assert not first.complete and first.rejected == 1
+        assert sink.ids == [] and CheckpointStore(state).load().high_water is None
+        second = poller.run_once()  # the same window, read again
+    assert second.complete, second.error
+    assert second.rejected == 0 and second.duplicates_dropped >= 1
+    dead = poller.dead  # type: ignore[attr-defined]
+    assert [d["original"]["HashID"] for d in dead] == [bad_id]
+    good = [e for e in events if e["HashID"] != bad_id]
+    assert sorted(sink.ids) == sorted(ids_of(good))
+
+
 def test_unexpected_mapper_exception_is_a_dead_letter_not_a_stuck_poller(tmp_path, mapper_) -> None:
     clock = FakeClock(T0)
     events = make_events(5, T0 - 1000, 600, seed=8)

@@ -15,17 +15,28 @@ from __future__ import annotations
 import collections
 import os
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Dict, List
 
 import pytest
 
 from integrations.emulator import AlertsEmulator, Scripted, generate_events
 from integrations.mapping import Mapper
-from integrations.poller.checkpoint import CheckpointStore
+from integrations.poller.checkpoint import CheckpointStore, State
 from integrations.poller.client import AlertsClient
 from integrations.poller.runner import Poller, PollSettings
 from integrations.sinks.file import FileSink
-from tests.reliability.scenarios import SINKS, T0, TENANT, TOKEN, FakeClock, _file_ids, run_scenario
+from tests.reliability.scenarios import (
+    SINKS,
+    T0,
+    TENANT,
+    TOKEN,
+    FakeClock,
+    ScenarioFailure,
+    _check_checkpoint,
+    _file_ids,
+    run_scenario,
+)
 
 SEED_DEFAULT = 7
 SCENARIOS_DEFAULT = 2
@@ -101,3 +112,45 @@ def test_hec_retry_must_not_resend_ids_confirmed_ahead_of_their_batch(seed: int,
     the poller's retry sends only the events not confirmed yet (it used to resend the whole batch)."""
     r = run_scenario(seed, "hec", work=tmp_path)
     assert r["duplicated"] == 0
+
+
+@pytest.mark.parametrize(("seed", "sink"), [(20261419, "file"), (20261537, "hec")])
+def test_soak_seeds_found_in_the_30_minute_soak(seed: int, sink: str, tmp_path: Path) -> None:
+    """20261419 file: a dead-lettered row's window stopped on API errors before its batch; the row's
+    id was journaled only with that batch, so the re-read dead-lettered it again (now journaled at
+    once). 20261537 hec: an event late by 401 s (< lag + overlap) became visible after the run that
+    moved high_water past it; the next run stopped on API errors before reading anything, and the
+    checker took that as "passed" although the event was inside the next overlap (checker fixed)."""
+    r = run_scenario(seed, sink, work=tmp_path)
+    assert r["lost"] == 0 and r["duplicated"] == 0, r
+
+
+def test_checker_judges_a_late_event_by_when_high_water_last_moved(tmp_path: Path) -> None:
+    """The checkpoint check of seed 20261537, reduced: high_water set at ``moved_at``; an event inside
+    the overlap becomes visible after that; a later run stops before moving high_water. That is the
+    documented late-event case (re-read through the overlap), not a passed event; the same event
+    visible when high_water moved, or behind the overlap, still fails."""
+    path = tmp_path / "state.json"
+    hw, moved_at = T0, T0 + 30  # lag 30
+    st = State()
+    st.high_water = hw
+    CheckpointStore(path).save(st)
+    plan = SimpleNamespace(overlap=600)
+    eid, t = "e" * 64, hw - 337
+    now = moved_at + 300
+    none: collections.Counter = collections.Counter()
+    # visible after high_water last moved; this run left it there: inside the overlap, fine
+    assert _check_checkpoint(plan, path, now, {eid: t}, {eid: moved_at + 34}, none, set(), hw, moved_at) == hw
+    # visible already when the run that moved high_water read the window: passed, for real
+    with pytest.raises(ScenarioFailure, match="checkpoint passed"):
+        _check_checkpoint(plan, path, now, {eid: t}, {eid: moved_at - 1}, none, set(), hw, moved_at)
+    # this run moved high_water (it was lower before): it read the window now, when the event was visible
+    with pytest.raises(ScenarioFailure, match="checkpoint passed"):
+        _check_checkpoint(plan, path, now, {eid: t}, {eid: moved_at + 34}, none, set(), hw - 300, moved_at)
+    # not visible yet but behind high_water - overlap: no later run reads it
+    with pytest.raises(ScenarioFailure, match="behind high_water"):
+        _check_checkpoint(plan, path, now, {eid: hw - 601}, {eid: now + 1}, none, set(), hw, moved_at)
+    # delivered or dead-lettered: nothing to say
+    assert _check_checkpoint(plan, path, now, {eid: t}, {eid: moved_at - 1}, collections.Counter({eid: 1}),
+                             set(), hw, moved_at) == hw
+    assert _check_checkpoint(plan, path, now, {eid: t}, {eid: moved_at - 1}, none, {eid}, hw, moved_at) == hw
