@@ -76,6 +76,10 @@ class _Gen:
         self.emit(f"elif {target}.__class__ is list: {target} = _cm({memo}, {fn}, tuple({target}), {target})", depth)
         self.emit(f"elif {target} is not None: {target} = {fn}({target})", depth)
 
+    def ne(self, x: str) -> str:
+        """Expression: ``x`` has a value."""
+        return _ne_expr(x)
+
     def emit(self, line: str, depth: int) -> None:
         self.lines.append("    " * depth + line)
 
@@ -135,7 +139,7 @@ class _Gen:
             pos = m.end()
         if pos < len(src.value):
             pieces.append(repr(src.value[pos:]))
-        skip = [f"not {_ne_expr(self.ref(Source('field', path=p)))}" for p in src.requires]
+        skip = [f"not {self.ne(self.ref(Source('field', path=p)))}" for p in src.requires]
         skip += [f"str({self.ref(Source('field', path=tuple(k.split('.'))))}) == {str(v)!r}"
                  for k, v in src.unless_value.items()]
         joined = f"(''.join(({', '.join(pieces)},)).strip() or None)"
@@ -167,7 +171,9 @@ class _Gen:
                     if folded is not None and folded != "":
                         return True
                     continue
-                parts.append(_ne_expr(self.ref(s)))
+                e = self.ne(self.ref(s))
+                if e != "False":
+                    parts.append(e)
             return " or ".join(parts) if parts else False
         src = c.refs[0]
         folded = self._folded(src)
@@ -220,6 +226,14 @@ class _Gen:
                     self.emit(f"{target} = _cm({memo}, {t}, {target}, {target})", depth)
                 else:
                     self.apply(target, t, memo, depth)
+        elif (len(step.sources) == 1 and step.sources[0].kind == "event_time" and not step.default
+              and [n for n, _ in step.transforms] == ["date"] and step.fallback is None):
+            # T_iso comes from parse_time/now_iso: 27 characters means canonical (years >= 1000),
+            # and the date transform returns a canonical text unchanged
+            t, memo = chain[0]
+            self.emit(f"{target} = T_iso if len(T_iso) == 27 else {t}(T_iso)", depth)
+            self.emit(f"if not ({target} or {target} == 0): {target} = None", depth)
+            return
         else:
             srcs = step.sources
             self.emit(f"{target} = {self.ref(srcs[0])}", depth)
@@ -231,7 +245,7 @@ class _Gen:
                     self.apply(target, t, memo, depth)
         fb = step.fallback
         if fb is not None:
-            tests = " or ".join(_ne_expr(self.ref(self.m._ref_source(r))) for r in fb["present_any"]) or "False"
+            tests = " or ".join(self.ne(self.ref(self.m._ref_source(r))) for r in fb["present_any"]) or "False"
             self.emit(f"if not ({target} or {target} == 0): {target} = {fb['then']!r} if ({tests}) else {fb['else']!r}",
                       depth)
         elif step.default is not None:
@@ -258,6 +272,18 @@ class _Gen:
                     todo.append(self.facts_by_name[src.path[0]])
         return [f for f in self.defn.facts if f.name in need]
 
+    def lone_source(self, step: Step) -> Optional[str]:
+        """The local a step reads when it has one source and nothing else could give it a value.
+
+        Such a step has no value when that local is None: the generated code then skips
+        the step's transforms and checks with one test.
+        """
+        if (len(step.sources) != 1 or step.inputs or step.default is not None or step.fallback is not None
+                or step.sources[0].kind not in ("field", "fact")):
+            return None
+        ref = self.ref(step.sources[0])
+        return ref if ref == "None" or ref.isidentifier() else None
+
     def emit_facts(self, steps: Sequence[Step], depth: int) -> None:
         for fact in self.facts_needed(steps):
             g = self.guard(fact)
@@ -265,7 +291,13 @@ class _Gen:
             if g is None:
                 self.dead.add(fact.name)
                 continue
-            if g == "True":
+            lone = self.lone_source(fact)
+            if g == "True" and lone:
+                self.emit(f"{var} = None", depth)
+                if lone != "None":
+                    self.emit(f"if {lone} is not None:", depth)
+                    self.value(fact, var, depth + 1)
+            elif g == "True":
                 self.value(fact, var, depth)
             else:
                 self.emit(f"if {g}:", depth)
@@ -275,7 +307,9 @@ class _Gen:
 
 
 def _ne_expr(x: str) -> str:
-    """Inline form of ``_ne(x)`` (a call costs more than the tests); ``x`` must be a plain name or read."""
+    """Inline form of ``_ne(x)`` (a call costs more than the tests); ``False`` for a dead read."""
+    if x == "None":
+        return "False"
     if x.isidentifier():
         return f"({x} is not None and {x} != '' and {x} != [] and {x} != {{}})"
     return f"_ne({x})"
@@ -285,6 +319,18 @@ def _is_plain_read(step: Step) -> bool:
     """One field or fact, no transform, default, fallback or inputs: the value is the read itself."""
     return (len(step.sources) == 1 and not step.transforms and not step.inputs and step.default is None
             and step.fallback is None and step.sources[0].kind in ("field", "fact") and len(step.sources[0].path) == 1)
+
+
+def _read_fields(g: _Gen) -> List[str]:
+    """Function head: every field the body reads, in one C-level ``map`` over ``fields.get``."""
+    names = sorted(g.fields)
+    out = []
+    if len(names) == 1:
+        out.append(f"    f_{_ident(names[0])} = fields.get({names[0]!r})")
+    elif names:
+        out.append(f"    {', '.join('f_' + _ident(n) for n in names)}, = _map(fields.get, {tuple(names)!r})")
+    out.append("    T_iso = _time(fields)")
+    return out
 
 
 def _is_plain_type_lookup(step: Step) -> bool:
@@ -318,12 +364,12 @@ def _memo(cache, fn, v):
     return r
 
 def _cacheable(r):
-    # results shared between events: scalars, or tuples/dicts of them (lists inside dicts too: the
-    # generated code only reads facts, and copies lists/dicts it puts into a document)
+    # results shared between events: scalars, or tuples/lists/dicts of them: the generated
+    # code only reads facts, and copies the lists/dicts it puts into a document
     c = r.__class__
     if c in _IMMUTABLE:
         return True
-    if c is tuple:
+    if c is tuple or c is list:
         return all(x.__class__ in _IMMUTABLE for x in r)
     if c is dict:
         for x in r.values():
@@ -400,10 +446,18 @@ def _ecs_source(mapper: Any, type_key: Any, op_key: Any,
         if _is_plain_read(r):
             v = g.ref(r.sources[0])
             if v == "None":
+                g.emit("pass", depth)  # the guard above may have opened a block
                 continue
             g.emit(f"if {v} or {v} == 0:", depth)
         else:
             v = "v"
+            lone = g.lone_source(r)
+            if lone == "None":
+                g.emit("pass", depth)
+                continue
+            if lone:
+                g.emit(f"if {lone} is not None:", depth)
+                depth += 1
             g.value(r, "v", depth)
             g.emit("if v is not None:", depth)
         plain: List[str] = []
@@ -422,8 +476,7 @@ def _ecs_source(mapper: Any, type_key: Any, op_key: Any,
                 g.emit(line, depth + 1)
         elif plain:
             # lists are copied per target (an append rule may extend one of them later)
-            g.emit(f"if {v}.__class__ is not list and {v}.__class__ is not tuple and {v}.__class__ is not dict:",
-                   depth + 1)
+            g.emit(f"if {v}.__class__ not in _OWNED:", depth + 1)
             for line in plain:
                 g.emit(line, depth + 2)
             g.emit("else:", depth + 1)
@@ -431,15 +484,20 @@ def _ecs_source(mapper: Any, type_key: Any, op_key: Any,
                 g.emit(line, depth + 2)
         for t in r.ecs_append:
             p = tuple(t.split("."))
-            g.emit(f"_app({cvar[p[:-1]]}, {p[-1]!r}, {v})", depth + 1)
+            holder = cvar[p[:-1]]
+            # inline for one scalar value (the usual case): a list of one, or added when new
+            g.emit(f"if {v}.__class__ in _SEQ: _app({holder}, {p[-1]!r}, {v})", depth + 1)
+            g.emit(f"elif {p[-1]!r} not in {holder}: {holder}[{p[-1]!r}] = [{v}]", depth + 1)
+            g.emit(f"elif {v} not in {holder}[{p[-1]!r}]: {holder}[{p[-1]!r}].append({v})", depth + 1)
     # identity, ingestion, original, extras
     g.emit("o_event['id'] = _event_id(fields)", 1)
     g.emit("o_event['ingested'] = _clock()[0]", 1)
     keep = mapper.settings.get("keep_original", {})
     g.emit(f"if original is not None and {g.const(keep)}.get(F_stream_for_original, False):", 1)
     g.emit("o_event['original'] = original if original.__class__ is str else _original_text(original)", 2)
-    g.emit("extra = {k: x for k, x in fields.items() if k not in _CANONICAL}", 1)
-    g.emit("if extra: o_kubearmor['extra'] = extra", 1)
+    # the set test runs in C; the comprehension only for the rare event with unknown keys
+    g.emit("if not _CANONICAL.issuperset(fields):", 1)
+    g.emit("o_kubearmor['extra'] = {k: x for k, x in fields.items() if k not in _CANONICAL}", 2)
     # link containers bottom-up, keeping only non-empty ones
     for c in sorted(containers[1:], key=len, reverse=True):
         g.emit(f"if {cvar[c]}: {cvar[c[:-1]]}[{c[-1]!r}] = {cvar[c]}", 1)
@@ -451,9 +509,7 @@ def _ecs_source(mapper: Any, type_key: Any, op_key: Any,
         g.emit_facts([g.facts_by_name["stream"]], 1)
         body[:0] = pre
         g.lines = body
-    head = ["def _ecs(fields, original):", "    get = fields.get"]
-    head += [f"    f_{_ident(f)} = get({f!r})" for f in sorted(g.fields)]
-    head += ["    T_iso = _time(fields)"]
+    head = ["def _ecs(fields, original):"] + _read_fields(g)
     src = "\n".join(head + body).replace("F_stream_for_original", "F_stream")
     return _HELPERS + "\n" + src + "\n", g.consts
 
@@ -490,13 +546,21 @@ def _cim_source(mapper: Any, type_key: Any, op_key: Any,
         if _is_plain_read(r):
             v = g.ref(r.sources[0])
             if v == "None":
+                g.emit("pass", depth)  # the guard above may have opened a block
                 continue
             g.emit(f"if {v} or {v} == 0:", depth)
         else:
             v = "v"
+            lone = g.lone_source(r)
+            if lone == "None":
+                g.emit("pass", depth)
+                continue
+            if lone:
+                g.emit(f"if {lone} is not None:", depth)
+                depth += 1
             g.value(r, "v", depth)
             g.emit("if v is not None:", depth)
-            g.emit("if v.__class__ is list or v.__class__ is dict: v = _copy(v)", depth + 1)
+            g.emit("if v.__class__ in _OWNED: v = _copy(v)", depth + 1)
         for t in pending:
             if t in written:
                 g.emit(f"if {t!r} not in rec: rec[{t!r}] = {v}", depth + 1)
@@ -515,9 +579,7 @@ def _cim_source(mapper: Any, type_key: Any, op_key: Any,
     g.emit("rec['eventtype'] = et", 1)
     g.emit("rec['tag'] = tg", 1)
     g.emit("return rec", 1)
-    head = ["def _cim(fields):", "    get = fields.get"]
-    head += [f"    f_{_ident(f)} = get({f!r})" for f in sorted(g.fields)]
-    head += ["    T_iso = _time(fields)"]
+    head = ["def _cim(fields):"] + _read_fields(g)
     return _HELPERS + "\n" + "\n".join(head + body) + "\n", g.consts
 
 
@@ -531,18 +593,24 @@ class CompiledMapper:
 
         self.mapper = mapper
         self._classes: Dict[Tuple[Any, Any], Tuple[Callable, Callable]] = {}
+        self._by_spelling: Dict[Tuple[Any, Any], Tuple[Callable, Callable]] = {}
         clock = mapper.clock
 
-        def _time(fields: Any) -> str:
-            from integrations.mapping.mapper import event_timestamp
+        from integrations.mapping.mapper import event_timestamp
+        from integrations.mapping.timefmt import is_canonical
 
+        def _time(fields: Any) -> str:
+            ut = fields.get("UpdatedTime")
+            if ut.__class__ is str and is_canonical(ut):
+                return ut  # KubeArmor's own form is the output form: no parse needed
             ts = event_timestamp(fields)
             return ts[0] if ts is not None else clock()[0]
 
         self._globals = {
             "_event_id": mapper.event_id, "_cim_id": mapper.cim_id, "_clock": clock, "_dumps_str": dumps_str,
             "_CANONICAL": frozenset(CANONICAL_FIELDS), "_time": _time, "_original_text": _original_text,
-            "_MISS": _UNKNOWN, "_IMMUTABLE": frozenset((str, int, float, bool, type(None))),
+            "_MISS": _UNKNOWN, "_map": map, "_SEQ": frozenset((list, tuple)),
+            "_OWNED": frozenset((list, tuple, dict)), "_IMMUTABLE": frozenset((str, int, float, bool, type(None))),
         }
         #: per-transform result caches (string input -> immutable result), shared by all classes
         self._memos: Dict[str, Dict[Any, Any]] = {}
@@ -570,6 +638,11 @@ class CompiledMapper:
         """The (ecs, cim) functions for this event's class."""
         t = fields.get("Type")
         o = fields.get("Operation")
+        try:
+            # the usual case: this exact (Type, Operation) spelling was seen before
+            return self._by_spelling[(t, o)]
+        except (KeyError, TypeError):
+            pass
         key = (t.lower() if t.__class__ is str else (None if t is None else _UNKNOWN),
                o.lower() if o.__class__ is str else (None if o is None else _UNKNOWN))
         fns = self._classes.get(key)
@@ -579,6 +652,8 @@ class CompiledMapper:
                     or (key[1] is not None and key[1] not in self._known_ops)):
                 return self._generic
             fns = self._classes[key] = self._build(*key)
+        if t.__class__ is str and o.__class__ is str and len(self._by_spelling) < 4 * MAX_CLASSES:
+            self._by_spelling[(t, o)] = fns
         return fns
 
     def source(self, kind: str, type_key: Any = _UNKNOWN, op_key: Any = _UNKNOWN) -> str:

@@ -92,11 +92,37 @@ def _canonical(value: str) -> Optional[Tuple[str, float]]:
     m = _CANONICAL.fullmatch(value)
     if m is None or value[0] == "0":
         return None  # years before 1000: strftime("%Y") does not pad them, the slow route decides
-    day = _day_epoch(m.group(1))
-    h, mi, sec = int(m.group(2)), int(m.group(3)), int(m.group(4))
+    ymd, hh, mm, ss, us = m.groups()
+    day = _day_epoch(ymd)
+    h, mi, sec = int(hh), int(mm), int(ss)
     if day is None or h > 23 or mi > 59 or sec > 59:
         return None
-    return value, ((day + h * 3600 + mi * 60 + sec) * 1_000_000 + int(m.group(5))) / 1_000_000
+    return value, ((day + h * 3600 + mi * 60 + sec) * 1_000_000 + int(us)) / 1_000_000
+
+
+#: "YYYY-MM-DDTHH:MM:SS" -> whether it is a valid canonical second (bounded)
+_SECONDS: Dict[str, bool] = {}
+
+
+def is_canonical(value: str) -> bool:
+    """True when ``value`` is a valid ``YYYY-MM-DDTHH:MM:SS.ffffffZ``: its own ISO output form.
+
+    Events of one burst share their second, so the date/time validity is cached
+    per second and only the fraction is checked per event.
+    """
+    if len(value) != 27 or value[19] != "." or value[26] != "Z":
+        return False
+    frac = value[20:26]
+    if not (frac.isdigit() and frac.isascii()):
+        return False
+    head = value[:19]
+    ok = _SECONDS.get(head)
+    if ok is None:
+        ok = _canonical(head + ".000000Z") is not None
+        if len(_SECONDS) >= _DAYS_MAX:
+            _SECONDS.clear()
+        _SECONDS[head] = ok
+    return ok
 
 
 def parse_time(value: Any) -> Optional[Tuple[str, float]]:

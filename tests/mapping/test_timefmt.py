@@ -42,3 +42,18 @@ def test_now_iso_is_current_and_canonical() -> None:
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", iso)
     assert timefmt.parse_time(iso)[1] == round(t, 6) or abs(timefmt.parse_time(iso)[1] - t) <= 1e-6
     assert abs(t - datetime.now(timezone.utc).timestamp()) < 5
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.one_of(
+    st.integers(min_value=-(10**15), max_value=32503680000 * 10**6).map(
+        lambda us: (_EPOCH + timedelta(microseconds=us)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")),
+    st.from_regex(re.compile(r"[0-9x]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9٣ ]{6}Z"), fullmatch=True),
+    st.text(max_size=30)))
+def test_is_canonical_means_its_own_iso_form(text: str) -> None:
+    # the mapper returns such a text unchanged as the event time: it must be what parsing gives
+    if timefmt.is_canonical(text):
+        assert timefmt.parse_time(text) is not None and timefmt.parse_time(text)[0] == text
+    elif len(text) == 27 and text[10:11] == "T":
+        hit = _slow(text)
+        assert hit is None or hit[0] != text
