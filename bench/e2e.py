@@ -215,13 +215,14 @@ def run(names: Sequence[str], events: int, rounds: int, workdir: Path, *, page_s
         if profile_dir is not None:
             # an extra, unmeasured round under cProfile (which slows the poller several times over)
             for name in wanted:
-                if name in ("scale", "e2e_raw"):
+                if name == "scale":
                     continue
                 say(f"e2e: {name} profiled run (not counted)")
                 wd = workdir / f"{name}-profile"
-                sink = f"file:{wd / 'out'}" if name == "e2e_file" else \
+                sink = f"file:{wd / 'out'}" if name in ("e2e_file", "e2e_raw") else \
                     f"{'es' if name == 'e2e_es' else 'hec'}:{servers['es' if name == 'e2e_es' else 'hec'].url}"
-                extra = ["--es-namespace", "benchprofile"] if name == "e2e_es" else ["--map", "ecs"]
+                extra = ["--es-namespace", "benchprofile"] if name == "e2e_es" else \
+                    ["--map", "raw" if name == "e2e_raw" else "ecs"]
                 run_child(sink, emu, wd, *extra, page_size=page_size, lookback=servers["emulator"].lookback(),
                           profile=str(profile_dir / f"{name}.pstats"))
                 shutil.rmtree(wd, ignore_errors=True)

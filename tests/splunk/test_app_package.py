@@ -113,6 +113,8 @@ def test_macro_saved_searches_and_dashboards(built_app: BuiltApp) -> None:
     app = built_app.app
     macros = read_conf(app / "default" / "macros.conf")
     assert macros["accuknox_index"]["definition"] == "index=main"
+    # HEC with ack is at-least-once: every search counts one copy of an alert
+    assert macros["accuknox_dedup"]["definition"] == "dedup id keepempty=true"
     saved = read_conf(app / "default" / "savedsearches.conf")
     assert sorted(saved) == sorted(DETECTIONS)
     searches: List[str] = []
@@ -131,6 +133,8 @@ def test_macro_saved_searches_and_dashboards(built_app: BuiltApp) -> None:
     for q in searches:
         assert q.startswith("`accuknox_index` sourcetype=accuknox:kubearmor:* "), q
         assert not re.search(r"\bindex\s*=", q), q
+        # the dedup step comes first, before any stats/eval could count a copy twice
+        assert re.match(r"[^|]*\| `accuknox_dedup`( \||$)", q), q
     nav = ET.parse(app / "default" / "data" / "ui" / "nav" / "default.xml").getroot()  # noqa: S314
     assert {v.get("name") for v in nav.iter("view")} >= set(DASHBOARDS) | {"inputs", "configuration", "search"}
     # the CIM fields the detections rely on, as the mapping produces them
