@@ -311,7 +311,8 @@ def _ne_expr(x: str) -> str:
     if x == "None":
         return "False"
     if x.isidentifier():
-        return f"({x} is not None and {x} != '' and {x} != [] and {x} != {{}})"
+        # a truthy value answers at once; the tests only run for falsy ones (0 and False count)
+        return f"({x} or ({x} is not None and {x} != '' and {x} != [] and {x} != {{}}))"
     return f"_ne({x})"
 
 
@@ -592,8 +593,8 @@ class CompiledMapper:
         from integrations.model import CANONICAL_FIELDS
 
         self.mapper = mapper
-        self._classes: Dict[Tuple[Any, Any], Tuple[Callable, Callable]] = {}
-        self._by_spelling: Dict[Tuple[Any, Any], Tuple[Callable, Callable]] = {}
+        self._classes: Dict[Tuple[Any, Any], List[Callable]] = {}
+        self._by_spelling: Dict[Tuple[Any, Any], List[Callable]] = {}
         clock = mapper.clock
 
         from integrations.mapping.mapper import event_timestamp
@@ -623,18 +624,36 @@ class CompiledMapper:
         self._known_ops = {str(k).split("/", 1)[0].lower() for k in cats.rows} if cats is not None else set()
         self._generic = self._build(_UNKNOWN, _UNKNOWN)
 
-    def _build(self, type_key: Any, op_key: Any) -> Tuple[Callable, Callable]:
-        out = []
-        for make, name in ((_ecs_source, "_ecs"), (_cim_source, "_cim")):
-            src, consts = make(self.mapper, type_key, op_key, self._memos)
-            ns: Dict[str, Any] = dict(self._globals)
-            ns.update(consts)
-            code = compile(src, f"<accuknox-mapping {name} {type_key!r}/{op_key!r}>", "exec")
-            exec(code, ns)  # noqa: S102 - our own generated code from the validated definition
-            out.append(ns[name])
-        return out[0], out[1]
+    def _compile(self, kind: int, type_key: Any, op_key: Any) -> Callable:
+        make, name = ((_ecs_source, "_ecs"), (_cim_source, "_cim"))[kind]
+        src, consts = make(self.mapper, type_key, op_key, self._memos)
+        ns: Dict[str, Any] = dict(self._globals)
+        ns.update(consts)
+        code = compile(src, f"<accuknox-mapping {name} {type_key!r}/{op_key!r}>", "exec")
+        exec(code, ns)  # noqa: S102 - our own generated code from the validated definition
+        return ns[name]  # type: ignore[no-any-return]
 
-    def functions(self, fields: Any) -> Tuple[Callable, Callable]:
+    def _build(self, type_key: Any, op_key: Any) -> List[Callable]:
+        """``[ecs, cim]`` for a class; each is compiled on its first call (a poller uses one view).
+
+        The placeholders replace themselves in the list, so later lookups get
+        the compiled function with no extra call.
+        """
+        pair: List[Callable] = []
+
+        def placeholder(kind: int) -> Callable:
+            def first_call(*args: Any) -> Any:
+                fn = pair[kind]
+                if fn is stub[kind]:
+                    fn = pair[kind] = self._compile(kind, type_key, op_key)
+                return fn(*args)
+            return first_call
+
+        stub = [placeholder(0), placeholder(1)]
+        pair.extend(stub)
+        return pair
+
+    def functions(self, fields: Any) -> List[Callable]:
         """The (ecs, cim) functions for this event's class."""
         t = fields.get("Type")
         o = fields.get("Operation")
