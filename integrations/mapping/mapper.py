@@ -388,8 +388,14 @@ def _original_text(original: Any) -> str:
 
 
 def _unpack(event: ParsedEvent | Mapping[str, Any]) -> Tuple[Mapping[str, Any], Any]:
-    if isinstance(event, ParsedEvent):
+    if event.__class__ is ParsedEvent or isinstance(event, ParsedEvent):
         return event.fields, event.original
+    # A raw mapping did not pass the parser's depth check: a value nested deeper than JSON
+    # encoders go (orjson stops at 254 levels) would make a document nobody can write.
+    from integrations.events.envelopes import MAX_NESTING, _deeper_than
+
+    if isinstance(event, dict) and _deeper_than(event, MAX_NESTING):
+        raise MappingError("input", f"a value is nested deeper than {MAX_NESTING} levels")
     return event, None
 
 

@@ -72,3 +72,26 @@ def test_mutated_corpus_events_never_crash(mapper, ev: Dict[str, Any]) -> None: 
 @given(st.dictionaries(field_names, value, max_size=12))
 def test_random_events_never_crash(mapper, ev: Dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
     _check(mapper, ev)
+
+
+def test_raw_mapping_nested_too_deep_is_a_mapping_error() -> None:
+    """A raw dict skips the parser's depth check; a value deeper than encoders go is refused, not mapped
+    into a document no JSON encoder can write (found by the fuzzer: orjson stops at 254 levels)."""
+    import pytest
+
+    from integrations.errors import MappingError
+    from integrations.mapping import Mapper
+
+    deep: dict = {}
+    cur = deep
+    for _ in range(300):
+        cur["a"] = {}
+        cur = cur["a"]
+    for compiled in (True, False):
+        m = Mapper(compiled=compiled)
+        with pytest.raises(MappingError, match="nested deeper than 128"):
+            m.to_ecs({"Type": "MatchedPolicy", "Operation": "File", "Resource": deep})
+        with pytest.raises(MappingError, match="nested deeper than 128"):
+            m.to_cim({"Type": "MatchedPolicy", "Operation": "File", "Resource": deep})
+        # shallow nesting still maps (the parser would have refused the object; the mapper keeps it)
+        assert m.to_ecs({"Type": "MatchedPolicy", "Operation": "File", "Resource": {"a": {"b": 1}}})
