@@ -76,6 +76,7 @@ SETTINGS: Dict[str, Tuple[str, Any]] = {
     "insecure": ("bool", False),
     "rate_limit": ("float", None),
     "max_pages": ("int", None),
+    "prefetch_pages": ("int", 1),
     "severity_preset": ("str", None),
     # sink options
     "hec_token_env": ("str", "SPLUNK_HEC_TOKEN"),
@@ -158,6 +159,7 @@ INT_RANGES: Dict[str, Tuple[int, Optional[int]]] = {
     "page_size": (1, 100),
     "batch_size": (1, None),
     "max_pages": (1, None),
+    "prefetch_pages": (0, 8),
 }
 
 

@@ -47,6 +47,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, help="events per sink batch (default 1000)")
     p.add_argument("--max-pages", type=int, metavar="N", help="pages per window before it is split into "
                    "smaller windows (default: no limit)")
+    p.add_argument("--prefetch-pages", type=int, metavar="N", help="API pages fetched ahead while the current "
+                   "one is mapped and sent (default 1; 0 fetches one page at a time)")
     p.add_argument("--cluster-id", action="append", metavar="ID", help="only these AccuKnox cluster ids (repeat)")
     p.add_argument("--namespace", action="append", metavar="NS", help="only these namespaces (repeat)")
     p.add_argument("--filter", action="append", metavar="F=V", help="API filter, e.g. Action=Block (repeat)")
@@ -131,6 +133,7 @@ def build_poller(cfg: PullConfig, *, clock: Any = time.time, environ: Optional[D
         lookback=cfg.lookback, overlap=cfg.overlap, lag=cfg.lag, max_window=cfg.max_window,
         page_size=cfg.page_size, max_pages=cfg.max_pages, batch_size=cfg.batch_size, view=cfg.map,
         cluster_ids=cfg.cluster_id, namespaces=cfg.namespace, filters=cfg.filters, log_type=cfg.log_type,
+        prefetch_pages=cfg.prefetch_pages,
     )
     dead_path = cfg.dead_letter or f"{cfg.state}.dead.ndjson"
     dead = _DeadLetterFile(dead_path)

@@ -45,11 +45,12 @@ Guarantees (see README "Guarantees"):
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import logging
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from integrations.errors import ApiError, CheckpointError, MappingError, SinkError
 from integrations.events import is_alert, parse_object
@@ -58,6 +59,7 @@ from integrations.jsoncodec import dumps
 from integrations.mapping.mapper import Mapper, event_timestamp
 from integrations.model import Delivery, ParsedEvent, Rejected
 from integrations.poller.checkpoint import CheckpointStore, State
+from integrations.poller.prefetch import Prefetcher
 from integrations.sinks.base import SendResult
 from integrations.views import get_view
 
@@ -88,6 +90,7 @@ class PollSettings:
         component: str = "kubearmor",
         sink_retries: int = 5,
         sink_backoff: float = 2.0,
+        prefetch_pages: int = 1,
     ) -> None:
         for name, value in (("lookback", lookback), ("overlap", overlap), ("lag", lag), ("max_window", max_window)):
             if not isinstance(value, int) or value < 0:
@@ -96,6 +99,8 @@ class PollSettings:
             raise ValueError("max_window: must be at least 1 second")
         if batch_size < 1:
             raise ValueError("batch_size: must be at least 1")
+        if not isinstance(prefetch_pages, int) or prefetch_pages < 0:
+            raise ValueError(f"prefetch_pages: expected a whole number >= 0, got {prefetch_pages!r}")
         self.lookback = lookback
         self.overlap = overlap
         self.lag = lag
@@ -111,6 +116,8 @@ class PollSettings:
         self.component = component
         self.sink_retries = sink_retries
         self.sink_backoff = sink_backoff
+        #: API pages fetched ahead by a worker thread while the current one is processed (0: none)
+        self.prefetch_pages = prefetch_pages
 
 
 class RunSummary:
@@ -293,8 +300,7 @@ class Poller:
         s = self.settings
         pending: List[Delivery] = []
         pending_ids: Dict[str, int] = {}
-        seen = state.seen
-        pages = self.client.iter_pages(
+        pages: Iterable[Any] = self.client.iter_pages(
             window[0], window[1], page_size=s.page_size, cluster_ids=s.cluster_ids, namespaces=s.namespaces,
             filters=s.filters, log_type=s.log_type, component=s.component, max_pages=s.max_pages,
         )
@@ -302,30 +308,40 @@ class Poller:
         mapper = self.mapper
         n_pages = 0
         last_is_last = True
-        for page in pages:
-            n_pages += 1
-            last_is_last = page.is_last
-            summary.pages += 1
-            summary.pulled += len(page.rows)
-            for n, row in enumerate(page.rows):
-                location = f"api:{window[0]}-{window[1]}:page{page.page_id}:row{n + 1}"
-                for item in parse_object(row, location):
-                    if isinstance(item, Rejected):
-                        # Remember it like a delivered event, so a re-read of the
-                        # overlap does not dead-letter the same row again.
-                        rid = _rejected_id(item.original)
-                        if rid in seen or rid in pending_ids:
-                            summary.duplicates_dropped += 1
-                            continue
-                        self._dead_letter_row(state, window, rid, window[1], item.to_dead_letter(), summary)
-                        continue
-                    self._accept(item, view, mapper, state, window, pending, pending_ids, summary)
-                    if len(pending) >= s.batch_size:
-                        self._flush(state, window, pending, pending_ids, summary)
-            if self.progress is not None:
-                self.progress(summary)
+        with contextlib.ExitStack() as stack:
+            if s.prefetch_pages > 0:
+                pages = stack.enter_context(Prefetcher(pages, s.prefetch_pages))
+            for page in pages:
+                n_pages += 1
+                last_is_last = page.is_last
+                self._page(state, window, page, view, mapper, pending, pending_ids, summary)
         self._flush(state, window, pending, pending_ids, summary)
         return not (s.max_pages is not None and n_pages >= s.max_pages and not last_is_last)
+
+    def _page(self, state: State, window: Tuple[int, int], page: Any, view: Any, mapper: Mapper,
+              pending: List[Delivery], pending_ids: Dict[str, int], summary: RunSummary) -> None:
+        """Parse, map and batch the rows of one API page (flushing full batches to the sink)."""
+        s = self.settings
+        seen = state.seen
+        summary.pages += 1
+        summary.pulled += len(page.rows)
+        for n, row in enumerate(page.rows):
+            location = f"api:{window[0]}-{window[1]}:page{page.page_id}:row{n + 1}"
+            for item in parse_object(row, location):
+                if isinstance(item, Rejected):
+                    # Remember it like a delivered event, so a re-read of the
+                    # overlap does not dead-letter the same row again.
+                    rid = _rejected_id(item.original)
+                    if rid in seen or rid in pending_ids:
+                        summary.duplicates_dropped += 1
+                        continue
+                    self._dead_letter_row(state, window, rid, window[1], item.to_dead_letter(), summary)
+                    continue
+                self._accept(item, view, mapper, state, window, pending, pending_ids, summary)
+                if len(pending) >= s.batch_size:
+                    self._flush(state, window, pending, pending_ids, summary)
+        if self.progress is not None:
+            self.progress(summary)
 
     def _accept(self, ev: ParsedEvent, view: Any, mapper: Mapper, state: State, window: Tuple[int, int],
                 pending: List[Delivery], pending_ids: Dict[str, int], summary: RunSummary) -> None:

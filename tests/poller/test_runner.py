@@ -550,12 +550,14 @@ def test_transient_sink_error_then_success(tmp_path, mapper_) -> None:
 
 # --------------------------------------------------------------------------- de-duplication
 
-def test_overlapping_windows_do_not_duplicate(tmp_path, mapper_) -> None:
+@pytest.mark.parametrize("prefetch", [0, 1, 3])
+def test_overlapping_windows_do_not_duplicate(tmp_path, mapper_, prefetch) -> None:
     clock = FakeClock(T0)
     events = make_events(300, T0 - 4 * 3600, 4 * 3600 - 120)
     with AlertsEmulator(events, tenant_id=TENANT, token=TOKEN, clock=clock) as emu:
         sink = RecordingSink()
-        poller = make_poller(emu, sink, tmp_path / "s.json", clock, mapper_, lookback=5 * 3600)
+        poller = make_poller(emu, sink, tmp_path / "s.json", clock, mapper_, lookback=5 * 3600,
+                             page_size=20, prefetch_pages=prefetch)
         total_dropped = 0
         for _ in range(4):  # runs 5 minutes apart: each re-reads the 10 minute overlap
             summary = poller.run_once()
