@@ -356,12 +356,13 @@ def _own(v):
     # a computed value goes into the document as its own list/dict (cached results are shared)
     return dict(v) if v.__class__ is dict else list(v)
 
-def _memo(cache, fn, v):
+def _memo(cache, fn, v, key=_MISS):
+    # fn(v) computed on a cache miss, kept under key (default v) when it can be shared
     r = fn(v)
     if _cacheable(r):
         if len(cache) >= 4096:
             cache.clear()
-        cache[v] = r
+        cache[v if key is _MISS else key] = r
     return r
 
 def _cacheable(r):
@@ -389,14 +390,7 @@ def _cm(cache, fn, key, v):
         w = cache.get(key, _MISS)
     except TypeError:
         return fn(v)
-    if w is not _MISS:
-        return w
-    r = fn(v)
-    if _cacheable(r):
-        if len(cache) >= 4096:
-            cache.clear()
-        cache[key] = r
-    return r
+    return w if w is not _MISS else _memo(cache, fn, v, key)
 
 def _app(obj, key, v):
     cur = obj.get(key)
