@@ -12,8 +12,13 @@ round trip of an event. The generated code reads each field once into a local,
 evaluates conditions as inline expressions, folds conditions on ``Type`` and
 ``Operation`` at compile time for the class being compiled, skips facts that no
 emitted target needs, and builds the nested document from pre-allocated
-containers. Any unexpected exception falls back to the interpreted mapper, so
-errors keep naming their rule id.
+containers. Transform results are cached per input value (bounded, shared by
+all classes; only results made of scalars, which the generated code reads but
+never changes, and copies before putting lists/dicts into a document): KubeArmor
+repeats its images, labels, process names and paths from event to event.
+Each class's ``ecs``/``cim`` function is compiled on its first call. Any
+unexpected exception falls back to the interpreted mapper, so errors keep
+naming their rule id.
 """
 
 from __future__ import annotations
@@ -76,10 +81,6 @@ class _Gen:
         self.emit(f"elif {target}.__class__ is list: {target} = _cm({memo}, {fn}, tuple({target}), {target})", depth)
         self.emit(f"elif {target} is not None: {target} = {fn}({target})", depth)
 
-    def ne(self, x: str) -> str:
-        """Expression: ``x`` has a value."""
-        return _ne_expr(x)
-
     def emit(self, line: str, depth: int) -> None:
         self.lines.append("    " * depth + line)
 
@@ -139,7 +140,7 @@ class _Gen:
             pos = m.end()
         if pos < len(src.value):
             pieces.append(repr(src.value[pos:]))
-        skip = [f"not {self.ne(self.ref(Source('field', path=p)))}" for p in src.requires]
+        skip = [f"not {_ne_expr(self.ref(Source('field', path=p)))}" for p in src.requires]
         skip += [f"str({self.ref(Source('field', path=tuple(k.split('.'))))}) == {str(v)!r}"
                  for k, v in src.unless_value.items()]
         joined = f"(''.join(({', '.join(pieces)},)).strip() or None)"
@@ -171,7 +172,7 @@ class _Gen:
                     if folded is not None and folded != "":
                         return True
                     continue
-                e = self.ne(self.ref(s))
+                e = _ne_expr(self.ref(s))
                 if e != "False":
                     parts.append(e)
             return " or ".join(parts) if parts else False
@@ -245,7 +246,7 @@ class _Gen:
                     self.apply(target, t, memo, depth)
         fb = step.fallback
         if fb is not None:
-            tests = " or ".join(self.ne(self.ref(self.m._ref_source(r))) for r in fb["present_any"]) or "False"
+            tests = " or ".join(_ne_expr(self.ref(self.m._ref_source(r))) for r in fb["present_any"]) or "False"
             self.emit(f"if not ({target} or {target} == 0): {target} = {fb['then']!r} if ({tests}) else {fb['else']!r}",
                       depth)
         elif step.default is not None:
