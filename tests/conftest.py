@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 from pathlib import Path
-from typing import Iterator, List, Tuple
+from typing import Iterator, List, NamedTuple, Tuple
 
 import pytest
 
@@ -58,3 +59,22 @@ def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
     yield
+
+
+class ServerTls(NamedTuple):
+    """A server-side TLS context for 127.0.0.1 and the PEM bundle of the throw-away CA that signed it."""
+
+    context: ssl.SSLContext
+    ca_bundle: str
+
+
+@pytest.fixture
+def server_tls(tmp_path) -> ServerTls:
+    """A throw-away CA (trustme) with a certificate for 127.0.0.1; skips the test without trustme."""
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("127.0.0.1").configure_cert(ctx)
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    return ServerTls(ctx, str(bundle))

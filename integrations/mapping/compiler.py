@@ -273,6 +273,31 @@ class _Gen:
                     todo.append(self.facts_by_name[src.path[0]])
         return [f for f in self.defn.facts if f.name in need]
 
+    def open_value(self, r: Step, depth: int) -> Optional[Tuple[str, int]]:
+        """Emit the head of a rule: its value and the ``if`` that tests it has one.
+
+        Returns the expression holding the value and the depth of the lines that
+        write it (one level below the emitted ``if``), or None when the rule can
+        never have a value (a ``pass`` keeps an ``if`` guard above it valid).
+        """
+        if _is_plain_read(r):
+            v = self.ref(r.sources[0])
+            if v == "None":
+                self.emit("pass", depth)
+                return None
+            self.emit(f"if {v} or {v} == 0:", depth)
+            return v, depth
+        lone = self.lone_source(r)
+        if lone == "None":
+            self.emit("pass", depth)
+            return None
+        if lone:
+            self.emit(f"if {lone} is not None:", depth)
+            depth += 1
+        self.value(r, "v", depth)
+        self.emit("if v is not None:", depth)
+        return "v", depth
+
     def lone_source(self, step: Step) -> Optional[str]:
         """The local a step reads when it has one source and nothing else could give it a value.
 
@@ -439,23 +464,10 @@ def _ecs_source(mapper: Any, type_key: Any, op_key: Any,
         if guard != "True":
             g.emit(f"if {guard}:", 1)
             depth = 2
-        if _is_plain_read(r):
-            v = g.ref(r.sources[0])
-            if v == "None":
-                g.emit("pass", depth)  # the guard above may have opened a block
-                continue
-            g.emit(f"if {v} or {v} == 0:", depth)
-        else:
-            v = "v"
-            lone = g.lone_source(r)
-            if lone == "None":
-                g.emit("pass", depth)
-                continue
-            if lone:
-                g.emit(f"if {lone} is not None:", depth)
-                depth += 1
-            g.value(r, "v", depth)
-            g.emit("if v is not None:", depth)
+        opened = g.open_value(r, depth)
+        if opened is None:
+            continue
+        v, depth = opened
         plain: List[str] = []
         copied: List[str] = []
         for t in r.ecs:
@@ -539,23 +551,11 @@ def _cim_source(mapper: Any, type_key: Any, op_key: Any,
         if full:
             g.emit(f"if {' and '.join(f'({x})' for x in full)}:", 1)
             depth = 2
-        if _is_plain_read(r):
-            v = g.ref(r.sources[0])
-            if v == "None":
-                g.emit("pass", depth)  # the guard above may have opened a block
-                continue
-            g.emit(f"if {v} or {v} == 0:", depth)
-        else:
-            v = "v"
-            lone = g.lone_source(r)
-            if lone == "None":
-                g.emit("pass", depth)
-                continue
-            if lone:
-                g.emit(f"if {lone} is not None:", depth)
-                depth += 1
-            g.value(r, "v", depth)
-            g.emit("if v is not None:", depth)
+        opened = g.open_value(r, depth)
+        if opened is None:
+            continue
+        v, depth = opened
+        if v == "v":
             g.emit("if v.__class__ in _OWNED: v = _copy(v)", depth + 1)
         for t in pending:
             if t in written:

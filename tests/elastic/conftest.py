@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ssl
 from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
@@ -72,15 +71,9 @@ def fake_es() -> Iterator[FakeElasticsearch]:
 
 
 @pytest.fixture
-def tls_es(tmp_path):
-    trustme = pytest.importorskip("trustme")
-    ca = trustme.CA()
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ca.issue_cert("127.0.0.1").configure_cert(ctx)
-    bundle = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(bundle))
-    with FakeElasticsearch(ssl_context=ctx) as server:
-        yield server, str(bundle)
+def tls_es(server_tls):
+    with FakeElasticsearch(ssl_context=server_tls.context) as server:
+        yield server, server_tls.ca_bundle
 
 
 class FakeKibana(FakeHTTPServer):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import ssl
-from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
 from integrations.model import Delivery
+from tests.conftest import ServerTls
 from tests.support.fake_es import FakeElasticsearch
 from tests.support.fake_hec import FakeHec
 
@@ -79,23 +79,6 @@ def fake_hec_ack() -> Iterator[FakeHec]:
         yield server
 
 
-class ServerTls(NamedTuple):
-    """A server-side TLS context for 127.0.0.1 and the PEM bundle of the throw-away CA that signed it."""
-
-    context: ssl.SSLContext
-    ca_bundle: str
-
-
-@pytest.fixture
-def server_tls(tmp_path) -> ServerTls:
-    """A throw-away CA (trustme) with a certificate for 127.0.0.1; skips the test without trustme."""
-    trustme = pytest.importorskip("trustme")
-    ca = trustme.CA()
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ca.issue_cert("127.0.0.1").configure_cert(ctx)
-    bundle = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(bundle))
-    return ServerTls(ctx, str(bundle))
 
 
 @pytest.fixture
