@@ -35,7 +35,10 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 ROWS = ("floor", "naive", "map_ecs", "map_cim", "literal", "e2e_file", "e2e_es", "e2e_hec", "e2e_raw", "scale", "rss")
-GROUPS = {"micro": ("floor", "naive", "map_ecs", "map_cim", "literal"), "e2e": ("e2e_file", "e2e_es", "e2e_hec", "e2e_raw")}
+GROUPS = {
+    "micro": ("floor", "naive", "map_ecs", "map_cim", "literal"),
+    "e2e": ("e2e_file", "e2e_es", "e2e_hec", "e2e_raw"),
+}
 
 from integrations.commands.bench import FULL, QUICK, add_arguments  # noqa: E402 - the CLI owns the options
 
