@@ -850,3 +850,28 @@ def test_random_schedule_smoke(tmp_path, mapper_) -> None:
                 break
             clock.t += rng.randint(60, 900)
     assert collections.Counter(sink.ids) == collections.Counter(ids_of(events))
+
+
+# --------------------------------------------------------------------------- sinks that ship the raw event
+
+def test_sink_that_ships_only_the_raw_event_is_not_given_a_mapped_body(tmp_path, mapper_, monkeypatch) -> None:
+    """Elasticsearch in pipeline mode maps in the ingest pipeline: the poller must not map too."""
+    class RawSink(RecordingSink):
+        needs_body = False
+
+    calls: List[int] = []
+    monkeypatch.setattr(mapper_, "to_ecs", lambda *a, **k: calls.append(1) or {})
+    clock = FakeClock(T0)
+    events = make_events(50, T0 - 3600, 3000)
+    with AlertsEmulator(events, tenant_id=TENANT, token=TOKEN, clock=clock) as emu:
+        sink = RawSink()
+        summary = make_poller(emu, sink, tmp_path / "s.json", clock, mapper_, lookback=2 * 3600).run_once()
+    assert summary.complete and summary.delivered == 50
+    assert calls == []  # no ECS mapping at all
+    assert sink.bodies == [None] * 50
+    assert collections.Counter(sink.ids) == collections.Counter(ids_of(events))
+    # a sink that reads bodies still gets the mapped document
+    with AlertsEmulator(events, tenant_id=TENANT, token=TOKEN, clock=clock) as emu:
+        sink2 = RecordingSink()
+        make_poller(emu, sink2, tmp_path / "s2.json", clock, mapper_, lookback=2 * 3600).run_once()
+    assert len(calls) == 50 and sink2.bodies == [{}] * 50
