@@ -22,7 +22,7 @@ import ipaddress
 import json
 import re
 from datetime import datetime, timezone
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 ECS_VERSION = "8.17.0"
 
@@ -144,27 +144,28 @@ FINGERPRINT_FIELDS = ["UpdatedTime", "Timestamp", "HostName", "HostPID", "PID", 
 
 # --- helpers ---------------------------------------------------------------------------
 
-def set_path(doc: Dict[str, Any], path: str, value: Any) -> None:
-    """Set a dotted ECS path, creating the objects on the way."""
+def _parent(doc: Dict[str, Any], path: str) -> Tuple[Dict[str, Any], str]:
+    """The object holding the last part of a dotted ECS path (created on the way), and that part."""
     parts = path.split(".")
     obj = doc
     for p in parts[:-1]:
         if p not in obj:
             obj[p] = {}
         obj = obj[p]
-    obj[parts[-1]] = value
+    return obj, parts[-1]
+
+
+def set_path(doc: Dict[str, Any], path: str, value: Any) -> None:
+    """Set a dotted ECS path, creating the objects on the way."""
+    obj, key = _parent(doc, path)
+    obj[key] = value
 
 
 def append_path(doc: Dict[str, Any], path: str, value: Any) -> None:
     """Append to a dotted ECS array path without duplicates."""
-    parts = path.split(".")
-    obj = doc
-    for p in parts[:-1]:
-        if p not in obj:
-            obj[p] = {}
-        obj = obj[p]
+    obj, key = _parent(doc, path)
     values = value if isinstance(value, list) else [value]
-    current = obj.setdefault(parts[-1], [])
+    current = obj.setdefault(key, [])
     for v in values:
         if v not in current:
             current.append(v)

@@ -115,6 +115,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--clusters", default="", help="comma-separated AccuKnox cluster ids of the rows")
     args = p.parse_args(argv)
     server = {"emulator": _serve_emulator, "es": _serve_es, "hec": _serve_hec}[args.kind](args)
+    print(f"URL {server.url}", flush=True)
+    wait_until_released(6 * 3600)
+    server.stop()
+    return 0
+
+
+def wait_until_released(limit_s: float) -> None:
+    """Block a server process until its parent closes our stdin (or dies), SIGTERM, or ``limit_s``.
+
+    Bounded, so a forgotten server ends by itself.
+    """
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
 
@@ -123,10 +134,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         stop.set()
 
     threading.Thread(target=wait_stdin, daemon=True).start()
-    print(f"URL {server.url}", flush=True)
-    stop.wait(6 * 3600)  # bounded: a forgotten server ends by itself
-    server.stop()
-    return 0
+    stop.wait(limit_s)
 
 
 class ServerProcess:

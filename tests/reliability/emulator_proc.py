@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
-import threading
 import time
 
+from bench.servers import wait_until_released
 from integrations.emulator import AlertsEmulator, generate_events
 
 
@@ -35,17 +34,9 @@ def main() -> int:
                                   regular=True))
     with open(args.ids_file, "w", encoding="utf-8") as fh:
         fh.write("".join(e["HashID"] + "\n" for e in events))
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-
-    def wait_stdin() -> None:
-        sys.stdin.read()  # returns when the parent closes the pipe (or dies)
-        stop.set()
-
-    threading.Thread(target=wait_stdin, daemon=True).start()
     with AlertsEmulator(events, tenant_id="11", token=token, faults=args.faults, seed=args.seed) as emu:
         print(f"URL {emu.url}", flush=True)
-        stop.wait(3600)  # bounded: a forgotten emulator ends by itself
+        wait_until_released(3600)
     return 0
 
 

@@ -163,26 +163,22 @@ class _Parser:
         self.take("end")
         return node
 
-    def or_(self) -> Node:
-        node = self.xor_()
-        while self.at("kw", "OR"):
+    def _keyword_chain(self, keyword: str, operand: Callable[[], Node]) -> Node:
+        """``operand (keyword operand)*``, left-associative."""
+        node = operand()
+        while self.at("kw", keyword):
             self.i += 1
-            node = Bin("OR", node, self.xor_())
+            node = Bin(keyword, node, operand())
         return node
+
+    def or_(self) -> Node:
+        return self._keyword_chain("OR", self.xor_)
 
     def xor_(self) -> Node:
-        node = self.and_()
-        while self.at("kw", "XOR"):
-            self.i += 1
-            node = Bin("XOR", node, self.and_())
-        return node
+        return self._keyword_chain("XOR", self.and_)
 
     def and_(self) -> Node:
-        node = self.not_()
-        while self.at("kw", "AND"):
-            self.i += 1
-            node = Bin("AND", node, self.not_())
-        return node
+        return self._keyword_chain("AND", self.not_)
 
     def not_(self) -> Node:
         if self.at("kw", "NOT"):
