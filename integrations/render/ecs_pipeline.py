@@ -447,6 +447,11 @@ class _Translator:
                desc: Optional[str] = None) -> None:
         self.b.add("remove", tag, cond=cond, desc=desc, field=field, ignore_missing=True)
 
+    def to_canonical(self, tg: str, name: str, field: str) -> None:
+        """Move a coerced working value to the canonical field ``name`` (when it has one)."""
+        self.b.add("rename", (tg, f"{name}:canonical"), field=field, target_field=f"{_EV}.{name}",
+                   ignore_missing=True, cond=_present(field))
+
     def remove_if_empty_string(self, tag: Tuple[str, str], field: str) -> None:
         self.remove(tag, field, f"{_ref(field)} == ''")
 
@@ -652,8 +657,7 @@ class _Translator:
         self.b.add("convert", (tg, f"{name}:long"), cond=_is(src, "String"), field=src, type="long",
                    on_failure=[self.b.make("remove", (tg, f"{name}:out-of-range"), field=src,
                                            ignore_missing=True)])
-        self.b.add("rename", (tg, f"{name}:canonical"), field=src, target_field=f"{_EV}.{name}",
-                   ignore_missing=True, cond=_present(src))
+        self.to_canonical(tg, name, src)
 
     def coerce_severity(self, name: str) -> None:
         """normalize._to_sev: an int when integral, else the original text."""
@@ -673,8 +677,7 @@ class _Translator:
         test = self.regex_test((tg, f"{name}:is-integer"), w, "^[+-]?[0-9]{1,30}\\z")
         self.b.add("convert", (tg, f"{name}:long"), cond=f"{_is(w, 'String')} && {test}", field=w, type="long",
                    target_field=src, ignore_failure=True)
-        self.b.add("rename", (tg, f"{name}:canonical"), field=src, target_field=f"{_EV}.{name}",
-                   ignore_missing=True, cond=_present(src))
+        self.to_canonical(tg, name, src)
 
     def coerce_atags(self, name: str) -> None:
         """normalize._to_atags: a list of non-empty strings, from a list or a comma string."""
@@ -696,8 +699,7 @@ class _Translator:
         self.gsub((tg, f"{name}:quotes"), src, '^"+|"+\\z', "",
                   cond=f"{_ref(bracketed)} == true && {_is(src, 'List')}")
         self.seed_dedupe((tg, f"{name}:items"), src, w)
-        self.b.add("rename", (tg, f"{name}:canonical"), field=w, target_field=f"{_EV}.{name}",
-                   ignore_missing=True, cond=_present(w))
+        self.to_canonical(tg, name, w)
 
     def coerce_object(self, name: str, submap: Dict[str, str]) -> None:
         """normalize._sub_object: known sub-fields (any case) as non-empty strings; flattened keys merged."""
@@ -743,8 +745,7 @@ class _Translator:
         for value in sorted(known):
             self.b.add("set", (tg, f"{name}:{value}"), cond=f"{_ref(w)} == {_lit(value.lower())}", field=src,
                        value=value)
-        self.b.add("rename", (tg, f"{name}:canonical"), field=src, target_field=f"{_EV}.{name}",
-                   ignore_missing=True, cond=_present(src))
+        self.to_canonical(tg, name, src)
 
     # ------------------------------------------------------------------ reset, constants, time
     def reset_stage(self) -> None:

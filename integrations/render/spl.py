@@ -266,32 +266,28 @@ def case(pairs: Sequence[Tuple[Expr, Expr]], default: Optional[Expr] = None) -> 
                 numeric=all(v.numeric or v is NULL for _c, v in items))
 
 
-def and_(*conds: Expr) -> Expr:
-    """Conjunction (flattened; ``true()`` dropped)."""
+def _junction(op: str, absorbing: Expr, neutral: Expr, conds: Sequence[Expr]) -> Expr:
+    """``op`` over ``conds``: flattened, duplicates and ``neutral`` dropped, ``absorbing`` wins."""
     args: List[Expr] = []
     for c in conds:
-        for p in c.args if isinstance(c, Op) and c.op == "AND" else (c,):
-            if p is FALSE:
-                return FALSE
-            if p is not TRUE and p not in args:
+        for p in c.args if isinstance(c, Op) and c.op == op else (c,):
+            if p is absorbing:
+                return absorbing
+            if p is not neutral and p not in args:
                 args.append(p)
     if not args:
-        return TRUE
-    return args[0] if len(args) == 1 else Op("AND", args)
+        return neutral
+    return args[0] if len(args) == 1 else Op(op, args)
+
+
+def and_(*conds: Expr) -> Expr:
+    """Conjunction (flattened; ``true()`` dropped)."""
+    return _junction("AND", FALSE, TRUE, conds)
 
 
 def or_(*conds: Expr) -> Expr:
     """Disjunction (flattened)."""
-    args: List[Expr] = []
-    for c in conds:
-        for p in c.args if isinstance(c, Op) and c.op == "OR" else (c,):
-            if p is TRUE:
-                return TRUE
-            if p is not FALSE and p not in args:
-                args.append(p)
-    if not args:
-        return FALSE
-    return args[0] if len(args) == 1 else Op("OR", args)
+    return _junction("OR", TRUE, FALSE, conds)
 
 
 def concat(*parts: Expr) -> Expr:
