@@ -43,10 +43,21 @@ if _orjson is not None:
                 raise
             return _stdlib_dumps(obj, sort_keys)
 
+    def dumps_kept(obj: Any) -> bytes:
+        """:func:`dumps` for bytes a sink keeps for a whole batch: an exact-size copy
+        (orjson's result sits in its growth buffer, ~4x the text; see :func:`dumps_line`)."""
+        return bytes(memoryview(dumps(obj)))
+
     def dumps_line(obj: Any) -> bytes:
-        """Compact UTF-8 JSON bytes plus ``\\n`` (one NDJSON line), written in one buffer."""
+        """Compact UTF-8 JSON bytes plus ``\\n`` (one NDJSON line) that own exactly their size.
+
+        Not ``OPT_APPEND_NEWLINE``: orjson returns its growth buffer, so a 4 KB
+        document keeps a 16 KB block, and a sink holds a whole batch of lines
+        (1000 ECS documents: 16 MB instead of 4). The concatenation makes an
+        exact-size copy for about 0.3 us.
+        """
         try:
-            return _dumps(obj, option=_OPT_NL)
+            return _dumps(obj) + b"\n"
         except TypeError as exc:
             if "64-bit" not in str(exc):
                 raise
@@ -59,6 +70,7 @@ else:  # pragma: no cover
         return json.loads(data)
 
     dumps = _stdlib_dumps
+    dumps_kept = _stdlib_dumps
 
     def dumps_line(obj: Any) -> bytes:
         """Compact UTF-8 JSON bytes plus ``\\n`` (one NDJSON line)."""

@@ -4,8 +4,10 @@ The poller is CPU-bound on mapping and the API is network-bound on its
 answers: a worker thread that keeps up to ``depth`` pages ready lets the two
 overlap (the GIL is released while a socket waits). Pages still come out in
 order, an API error is raised in the consumer exactly where the page would
-have been, and memory stays bounded: at most ``depth`` pages wait in the
-queue besides the one being processed.
+have been, and memory stays bounded: at most ``depth`` pages are read ahead
+of the one being processed - the worker takes a free slot *before* it asks
+for the next page, so it never holds a fetched page while waiting for room in
+the queue (a decoded 1000-row page is ~13 MB of Python objects).
 
 Nothing here touches the checkpoint: a page is only "read ahead"; delivery
 and the journal still happen in the consumer, in order, after the sink
@@ -36,7 +38,9 @@ class Prefetcher(Generic[T]):
     def __init__(self, source: Iterator[T], depth: int = 1, name: str = "accuknox-prefetch") -> None:
         if depth < 1:
             raise ValueError("depth must be at least 1")
-        self._queue: queue.Queue[Tuple[int, object]] = queue.Queue(maxsize=depth)
+        self._queue: queue.Queue[Tuple[int, object]] = queue.Queue(maxsize=depth + 1)
+        # one slot per page read ahead; released when the consumer takes a page
+        self._slots = threading.Semaphore(depth)
         self._stop = threading.Event()
         self._done = False
         self._thread = threading.Thread(target=self._run, args=(source,), name=name, daemon=True)
@@ -45,9 +49,16 @@ class Prefetcher(Generic[T]):
     # ---------------------------------------------------------------- worker
     def _run(self, source: Iterator[T]) -> None:
         try:
-            for item in source:
+            it = iter(source)
+            while self._take_slot():
+                try:
+                    item = next(it)
+                except StopIteration:
+                    break
                 if not self._offer((_ITEM, item)):
                     return
+            else:
+                return  # stopped while waiting for a slot
             self._offer((_END, None))
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
             self._offer((_ERROR, exc))
@@ -55,6 +66,12 @@ class Prefetcher(Generic[T]):
             close = getattr(source, "close", None)
             if close is not None:
                 close()
+
+    def _take_slot(self) -> bool:
+        while not self._stop.is_set():
+            if self._slots.acquire(timeout=_POLL):
+                return True
+        return False
 
     def _offer(self, message: Tuple[int, object]) -> bool:
         while not self._stop.is_set():
@@ -81,6 +98,7 @@ class Prefetcher(Generic[T]):
                     self._done = True
                     raise RuntimeError("page prefetch worker stopped without a result") from None
         if kind == _ITEM:
+            self._slots.release()
             return value  # type: ignore[return-value]
         self._done = True
         if kind == _END:

@@ -66,9 +66,9 @@ from integrations.sinks.compression import gzip_compress
 from integrations.sinks.retry import RETRY_STATUSES, Disposition, classify
 
 try:
-    from elasticsearch.serializer import OrjsonSerializer as _FastSerializer
+    from elasticsearch.serializer import OrjsonSerializer as _OrjsonSerializer
 except ImportError:  # pragma: no cover - orjson missing
-    _FastSerializer = None
+    _OrjsonSerializer = None
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +114,25 @@ class JoinNdjsonSerializer(NdjsonSerializer):
             except TypeError:
                 pass
         return super().dumps(data)
+
+
+if _OrjsonSerializer is not None:
+
+    class KeptOrjsonSerializer(_OrjsonSerializer):  # type: ignore[misc,valid-type]
+        """The client's orjson serializer, with exact-size results.
+
+        The bulk helper keeps every serialised action header of a chunk until
+        it sends it; orjson's result sits in its growth buffer (a 124-byte
+        header in a 4.5 KB block), which for 1000 actions is 4.5 MB held
+        instead of 0.1 MB.
+        """
+
+        def json_dumps(self, data: Any) -> bytes:
+            return bytes(memoryview(super().json_dumps(data)))
+
+    _FastSerializer: Any = KeptOrjsonSerializer
+else:  # pragma: no cover
+    _FastSerializer = None
 
 
 def item_reason(status: Any, error: Any) -> str:
@@ -240,10 +259,10 @@ class ElasticsearchSink(Sink):
             raise SinkError(f"es sink: pipeline mode needs the raw event, {d!r} has none")
         else:
             message = jsoncodec.dumps_str(raw)
-        return {"create": {"_index": self._index(d), "_id": d.event_id}}, jsoncodec.dumps({"message": message})
+        return {"create": {"_index": self._index(d), "_id": d.event_id}}, jsoncodec.dumps_kept({"message": message})
 
     def _expand_ecs(self, d: Delivery) -> Tuple[Dict[str, Any], bytes]:
-        return {"create": {"_index": self._index(d), "_id": d.event_id}}, jsoncodec.dumps(d.body)
+        return {"create": {"_index": self._index(d), "_id": d.event_id}}, jsoncodec.dumps_kept(d.body)
 
     def action(self, d: Delivery) -> Dict[str, Any]:
         """The bulk action for ``d`` in the helper's dict form (for tests and docs)."""

@@ -170,7 +170,7 @@ class EventEncoder:
     __slots__ = ("_source", "_sourcetypes", "_index", "_dumps")
 
     def __init__(self, source: str = "accuknox", index: Optional[str] = None) -> None:
-        self._dumps = jsoncodec.dumps
+        self._dumps = jsoncodec.dumps_kept  # the sink keeps a batch of these
         self._source = source
         self._sourcetypes = dict(SOURCETYPES)
         self._index = index or None

@@ -47,6 +47,26 @@ def test_ecs_mode_action_carries_the_body(fake_es: FakeElasticsearch) -> None:
                                   "_id": d.event_id, "_source": d.body}
 
 
+def test_bulk_lines_kept_for_a_chunk_own_exactly_their_size(fake_es: FakeElasticsearch) -> None:
+    # the helper keeps every serialised header of a chunk until it sends it:
+    # orjson's growth buffer would hold ~4.5 KB per 124-byte header (4.5 MB per 1000)
+    import tracemalloc
+
+    header = {"create": {"_index": ALERTS, "_id": "a" * 64}}
+    with sink_for(fake_es) as sink:
+        serializer = sink._client.transport.serializers.get_serializer("application/json")
+        tracemalloc.start()
+        try:
+            out = serializer.dumps(header)
+            held, _ = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert json.loads(out) == header
+        assert held <= len(out) + 64
+        _header, body = sink._expand(make_delivery(0))
+        assert json.loads(body) == {"message": json.dumps(make_delivery(0).raw, separators=(",", ":"))}
+
+
 @pytest.mark.parametrize("kw, match", [
     ({"mode": "raw"}, "mode must be one of"), ({"namespace": "My-NS"}, "namespace"), ({"namespace": ""}, "namespace"),
 ])
