@@ -24,6 +24,7 @@ naming their rule id.
 from __future__ import annotations
 
 import keyword
+import re
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from integrations.mapping.definition import Condition, Source, Step
@@ -317,6 +318,7 @@ class _Gen:
             if g is None:
                 self.dead.add(fact.name)
                 continue
+            self.emit(f"# fact {fact.id}", depth)
             lone = self.lone_source(fact)
             if g == "True" and lone:
                 self.emit(f"{var} = None", depth)
@@ -411,12 +413,32 @@ def _cacheable(r):
     return False
 
 def _cm(cache, fn, key, v):
-    # cached fn(v) under a key that may turn out unhashable (a tuple holding a dict): then just call
+    # cached fn(v) under a key that may turn out unhashable (a tuple holding a dict)
     try:
         w = cache.get(key, _MISS)
     except TypeError:
-        return fn(v)
+        key = _frozen(key)
+        if key is None:
+            return fn(v)
+        w = cache.get(key, _MISS)
     return w if w is not _MISS else _memo(cache, fn, v, key)
+
+def _frozen(key):
+    # a tuple key whose dicts (parsed key=value text: every value a string) become their
+    # items; None when something else in it cannot be hashed
+    out = []
+    for x in key:
+        c = x.__class__
+        if c is dict:
+            for y in x.values():
+                if y.__class__ is not str:
+                    return None
+            out.append((_FROZEN, tuple(x.items())))
+        elif c in _IMMUTABLE:
+            out.append(x)
+        else:
+            return None
+    return tuple(out)
 
 def _app(obj, key, v):
     cur = obj.get(key)
@@ -446,12 +468,13 @@ def _ecs_source(mapper: Any, type_key: Any, op_key: Any,
             if p[:i] not in containers:
                 containers.append(p[:i])
     cvar = {c: "o" + "".join("_" + _ident(k) for k in c) for c in containers}
-    for c in containers:
-        g.emit(f"{cvar[c]} = {{}}", 1)
+    # constants go into the containers' literals; containers are created (and linked) below,
+    # once the rules show which ones this class can fill
+    preset: Dict[Tuple[str, ...], List[str]] = {}
     for key, value in defn.constants_ecs.items():
         p = tuple(key.split("."))
-        g.emit(f"{cvar[p[:-1]]}[{p[-1]!r}] = {g.ref(Source('value', value=value))}", 1)
-    g.emit(f"o_ecs['version'] = {defn.ecs_version!r}", 1)
+        preset.setdefault(p[:-1], []).append(f"{p[-1]!r}: {g.ref(Source('value', value=value))}")
+    preset.setdefault(("ecs",), []).append(f"'version': {defn.ecs_version!r}")
     live = [r for r in rules if g.guard(r) is not None]
     appended = {tuple(t.split(".")) for r in rules for t in r.ecs_append}
     g.emit_facts(live, 1)
@@ -460,6 +483,7 @@ def _ecs_source(mapper: Any, type_key: Any, op_key: Any,
         guard = g.guard(r)
         if guard is None:
             continue  # became dead once the facts were emitted
+        g.emit(f"# rule {r.id}", 1)  # the rule id in a traceback or a line profile
         depth = 1
         if guard != "True":
             g.emit(f"if {guard}:", 1)
@@ -498,6 +522,7 @@ def _ecs_source(mapper: Any, type_key: Any, op_key: Any,
             g.emit(f"elif {p[-1]!r} not in {holder}: {holder}[{p[-1]!r}] = [{v}]", depth + 1)
             g.emit(f"elif {v} not in {holder}[{p[-1]!r}]: {holder}[{p[-1]!r}].append({v})", depth + 1)
     # identity, ingestion, original, extras
+    g.emit("# event-id", 1)
     g.emit("o_event['id'] = _event_id(fields)", 1)
     g.emit("o_event['ingested'] = _clock()[0]", 1)
     keep = mapper.settings.get("keep_original", {})
@@ -506,9 +531,20 @@ def _ecs_source(mapper: Any, type_key: Any, op_key: Any,
     # the set test runs in C; the comprehension only for the rare event with unknown keys
     g.emit("if not _CANONICAL.issuperset(fields):", 1)
     g.emit("o_kubearmor['extra'] = {k: x for k, x in fields.items() if k not in _CANONICAL}", 2)
-    # link containers bottom-up, keeping only non-empty ones
-    for c in sorted(containers[1:], key=len, reverse=True):
-        g.emit(f"if {cvar[c]}: {cvar[c[:-1]]}[{c[-1]!r}] = {cvar[c]}", 1)
+    # only the containers some live rule of this class writes (and their parents) exist
+    text = "\n".join(body)
+    needed = {()} | {c for c in preset}
+    for c in containers[1:]:
+        if re.search(rf"\b{cvar[c]}\b", text):
+            needed.update(c[:i] for i in range(len(c) + 1))
+    # containers with a constant (and event: its id) are never empty: linked without a test
+    full = {c[:i] for c in list(preset) + [("event",)] for i in range(len(c) + 1)}
+    create = [f"    {cvar[c]} = {{{', '.join(preset.get(c, []))}}}" for c in containers if c in needed]
+    body[:0] = create
+    g.emit("# link", 1)
+    for c in sorted((c for c in containers[1:] if c in needed), key=len, reverse=True):
+        link = f"{cvar[c[:-1]]}[{c[-1]!r}] = {cvar[c]}"
+        g.emit(link if c in full else f"if {cvar[c]}: {link}", 1)
     g.emit("return o", 1)
     if "stream" in g.facts_by_name and not any(f.name == "stream" for f in g.facts_needed(live)):
         # the original is kept per stream: make sure the stream fact is computed
@@ -543,6 +579,7 @@ def _cim_source(mapper: Any, type_key: Any, op_key: Any,
         guard = g.guard(r)
         if guard is None:
             continue
+        g.emit(f"# rule {r.id}", 1)
         pending = [t for t in r.cim]
         check = " or ".join(f"{t!r} not in rec" for t in pending if t in written)
         all_written = all(t in written for t in pending)
@@ -607,6 +644,7 @@ class CompiledMapper:
             "_CANONICAL": frozenset(CANONICAL_FIELDS), "_time": _time, "_original_text": _original_text,
             "_MISS": _UNKNOWN, "_map": map, "_SEQ": frozenset((list, tuple)),
             "_OWNED": frozenset((list, tuple, dict)), "_IMMUTABLE": frozenset((str, int, float, bool, type(None))),
+            "_FROZEN": _UNKNOWN,  # marks a dict's items in a cache key (no JSON value is this object)
         }
         #: per-transform result caches (string input -> immutable result), shared by all classes
         self._memos: Dict[str, Dict[Any, Any]] = {}
