@@ -311,6 +311,19 @@ class _Gen:
         ref = self.ref(step.sources[0])
         return ref if ref == "None" or ref.isidentifier() else None
 
+    def text_read(self, step: Step) -> Optional[str]:
+        """The local a step reads when, for a non-empty string, its value is that string.
+
+        True for one field/fact source whose transforms all return text unchanged
+        (``TransformSpec.keeps_text``: ``string``, ``copy``) and no default or
+        fallback: the generated code then writes such a string without calling the
+        transforms or testing its type again.
+        """
+        if not step.transforms or not all(TRANSFORMS[n].keeps_text for n, _ in step.transforms):
+            return None
+        lone = self.lone_source(step)
+        return lone if lone and lone != "None" else None
+
     def emit_facts(self, steps: Sequence[Step], depth: int) -> None:
         for fact in self.facts_needed(steps):
             g = self.guard(fact)
@@ -450,6 +463,44 @@ def _app(obj, key, v):
 '''
 
 
+def _emit_ecs_writes(g: _Gen, r: Step, v: str, depth: int, cvar: Dict[Tuple[str, ...], str],
+                     written: Set[Tuple[str, ...]], appended: Set[Tuple[str, ...]], scalar: bool) -> None:
+    """Write the rule's value ``v`` (a local) to its ECS targets, one level below ``depth``.
+
+    ``scalar``: ``v`` is known to be a string (no copy or sequence test).
+    """
+    plain: List[str] = []
+    copied: List[str] = []
+    for t in r.ecs:
+        p = tuple(t.split("."))
+        holder = cvar[p[:-1]]
+        test = f"if {p[-1]!r} not in {holder}: " if p in written else ""
+        written.add(p)
+        plain.append(f"{test}{holder}[{p[-1]!r}] = {v}")
+        copied.append(f"{test}{holder}[{p[-1]!r}] = _own({v})")
+    if plain and (scalar or (_is_plain_read(r) and r.sources[0].kind == "field"
+                             and not any(tuple(t.split(".")) in appended for t in r.ecs))):
+        # a string, or an input value (never a tuple from JSON) that no append rule extends: no copy
+        for line in plain:
+            g.emit(line, depth + 1)
+    elif plain:
+        # lists are copied per target (an append rule may extend one of them later)
+        g.emit(f"if {v}.__class__ not in _OWNED:", depth + 1)
+        for line in plain:
+            g.emit(line, depth + 2)
+        g.emit("else:", depth + 1)
+        for line in copied:
+            g.emit(line, depth + 2)
+    for t in r.ecs_append:
+        p = tuple(t.split("."))
+        holder = cvar[p[:-1]]
+        # inline for one scalar value (the usual case): a list of one, or added when new
+        if not scalar:
+            g.emit(f"if {v}.__class__ in _SEQ: _app({holder}, {p[-1]!r}, {v})", depth + 1)
+        g.emit(f"{'if' if scalar else 'elif'} {p[-1]!r} not in {holder}: {holder}[{p[-1]!r}] = [{v}]", depth + 1)
+        g.emit(f"elif {v} not in {holder}[{p[-1]!r}]: {holder}[{p[-1]!r}].append({v})", depth + 1)
+
+
 def _ecs_source(mapper: Any, type_key: Any, op_key: Any,
                 memos: Optional[Dict[str, Dict[Any, Any]]] = None) -> Tuple[str, Dict[str, Any]]:
     g = _Gen(mapper, type_key, op_key, "ecs", memos)
@@ -488,39 +539,19 @@ def _ecs_source(mapper: Any, type_key: Any, op_key: Any,
         if guard != "True":
             g.emit(f"if {guard}:", 1)
             depth = 2
+        text = g.text_read(r)
+        if text is not None:
+            # the usual case, a non-empty string, written as it is: no transform call, no copy test
+            g.emit(f"if {text}.__class__ is str:", depth)
+            g.emit(f"if {text}:", depth + 1)
+            _emit_ecs_writes(g, r, text, depth + 1, cvar, set(written), appended, scalar=True)
+            g.emit(f"elif {text} is not None:", depth)
+            depth += 1
         opened = g.open_value(r, depth)
         if opened is None:
             continue
         v, depth = opened
-        plain: List[str] = []
-        copied: List[str] = []
-        for t in r.ecs:
-            p = tuple(t.split("."))
-            holder = cvar[p[:-1]]
-            test = f"if {p[-1]!r} not in {holder}: " if p in written else ""
-            written.add(p)
-            plain.append(f"{test}{holder}[{p[-1]!r}] = {v}")
-            copied.append(f"{test}{holder}[{p[-1]!r}] = _own({v})")
-        if plain and _is_plain_read(r) and r.sources[0].kind == "field" \
-                and not any(tuple(t.split(".")) in appended for t in r.ecs):
-            # an input value (never a tuple from JSON) that no append rule extends: no copy needed
-            for line in plain:
-                g.emit(line, depth + 1)
-        elif plain:
-            # lists are copied per target (an append rule may extend one of them later)
-            g.emit(f"if {v}.__class__ not in _OWNED:", depth + 1)
-            for line in plain:
-                g.emit(line, depth + 2)
-            g.emit("else:", depth + 1)
-            for line in copied:
-                g.emit(line, depth + 2)
-        for t in r.ecs_append:
-            p = tuple(t.split("."))
-            holder = cvar[p[:-1]]
-            # inline for one scalar value (the usual case): a list of one, or added when new
-            g.emit(f"if {v}.__class__ in _SEQ: _app({holder}, {p[-1]!r}, {v})", depth + 1)
-            g.emit(f"elif {p[-1]!r} not in {holder}: {holder}[{p[-1]!r}] = [{v}]", depth + 1)
-            g.emit(f"elif {v} not in {holder}[{p[-1]!r}]: {holder}[{p[-1]!r}].append({v})", depth + 1)
+        _emit_ecs_writes(g, r, v, depth, cvar, written, appended, scalar=False)
     # identity, ingestion, original, extras
     g.emit("# event-id", 1)
     g.emit("o_event['id'] = _event_id(fields)", 1)
@@ -556,6 +587,15 @@ def _ecs_source(mapper: Any, type_key: Any, op_key: Any,
     head = ["def _ecs(fields, original):"] + _read_fields(g)
     src = "\n".join(head + body).replace("F_stream_for_original", "F_stream")
     return _HELPERS + "\n" + src + "\n", g.consts
+
+
+def _emit_cim_writes(g: _Gen, targets: Sequence[str], v: str, depth: int, written: Set[str]) -> None:
+    """Write ``v`` to the CIM fields ``targets``; one already written by an earlier rule is kept."""
+    for t in targets:
+        if t in written:
+            g.emit(f"if {t!r} not in rec: rec[{t!r}] = {v}", depth + 1)
+        else:
+            g.emit(f"rec[{t!r}] = {v}", depth + 1)
 
 
 def _cim_source(mapper: Any, type_key: Any, op_key: Any,
@@ -594,11 +634,7 @@ def _cim_source(mapper: Any, type_key: Any, op_key: Any,
         v, depth = opened
         if v == "v":
             g.emit("if v.__class__ in _OWNED: v = _copy(v)", depth + 1)
-        for t in pending:
-            if t in written:
-                g.emit(f"if {t!r} not in rec: rec[{t!r}] = {v}", depth + 1)
-            else:
-                g.emit(f"rec[{t!r}] = {v}", depth + 1)
+        _emit_cim_writes(g, pending, v, depth, written)
         written.update(pending)
     g.emit("et = []", 1)
     g.emit("tg = []", 1)

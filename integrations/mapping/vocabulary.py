@@ -51,7 +51,7 @@ class Table:
 class TransformSpec:
     """A vocabulary entry: accepted parameters, output kind, builder."""
 
-    __slots__ = ("name", "params", "required", "kind", "build", "multi_input", "doc")
+    __slots__ = ("name", "params", "required", "kind", "build", "multi_input", "doc", "keeps_text")
 
     def __init__(
         self,
@@ -62,6 +62,7 @@ class TransformSpec:
         required: Sequence[str] = (),
         multi_input: bool = False,
         doc: str = "",
+        keeps_text: bool = False,
     ) -> None:
         self.name = name
         self.build = build
@@ -70,6 +71,8 @@ class TransformSpec:
         self.required: FrozenSet[str] = frozenset(required)
         self.multi_input = multi_input
         self.doc = doc
+        #: returns every non-empty str unchanged (the compiler writes such values directly)
+        self.keeps_text = keeps_text
 
 
 TRANSFORMS: Dict[str, TransformSpec] = {}
@@ -595,8 +598,8 @@ def _network(p: Mapping[str, Any], tables: Mapping[str, Any]) -> Fn:
 
 
 for _spec in (
-    TransformSpec("copy", _copy, "any", doc="the value unchanged"),
-    TransformSpec("string", _string, "keyword", doc="scalar as text (numbers, booleans)"),
+    TransformSpec("copy", _copy, "any", doc="the value unchanged", keeps_text=True),
+    TransformSpec("string", _string, "keyword", doc="scalar as text (numbers, booleans)", keeps_text=True),
     TransformSpec("integer", _integer, "long", doc="integer or numeric string as int"),
     TransformSpec("integer_in_range", _integer_in_range, "long", ("min", "max"), ("min", "max")),
     TransformSpec("lowercase", _lowercase, "keyword"),
