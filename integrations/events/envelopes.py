@@ -42,11 +42,11 @@ normalisation (the ``_source``, the page element, the sidekick ``Detail`` with
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from ..errors import ParseError
 from ..model import KUBEARMOR_FIELDS, ParseResult, Rejected
-from .normalize import KNOWN_TYPES, _jtype, _short, normalize
+from .normalize import KNOWN_TYPES, _jtype, _normalize_fast, _short, normalize
 
 __all__ = ["parse_object", "MAX_ENVELOPE_DEPTH"]
 
@@ -74,10 +74,24 @@ def parse_object(obj: Any, location: str) -> List[ParseResult]:
     """Already-decoded JSON (an event, an envelope, an API page or a list of them)
     -> a list of :class:`ParsedEvent` / :class:`Rejected`, in order. Never raises
     for bad input."""
+    # Hot path: a plain event with a known Type and only canonical keys. When the fast
+    # path takes it, it nests at most two levels, so the depth check below would pass:
+    # it is skipped. Any other outcome gets exactly the checks in their usual order.
+    if obj.__class__ is dict:
+        t = obj.get("Type")
+        if t is not None and t.__class__ is str and t in KNOWN_TYPES:
+            try:
+                ev = _normalize_fast(obj, location)
+            except ParseError as e:
+                return [_too_deep(obj, location) or Rejected(e.reason, location, obj)]
+            except Exception as e:  # noqa: BLE001 - a parser bug must not stop the stream
+                return [_too_deep(obj, location) or
+                        Rejected(f"internal error while normalising: {type(e).__name__}: {e}", location, obj)]
+            if ev is not None:
+                return [ev]
     # Already-decoded values never went through the stream reader's depth check.
     if (obj.__class__ is dict or obj.__class__ is list) and _deeper_than(obj, MAX_NESTING):
         return [Rejected(f"value nested deeper than {MAX_NESTING} levels", location, _deep_preview(obj))]
-    # Hot path: a plain event with a known Type.
     if obj.__class__ is dict:
         t = obj.get("Type")
         if t is not None and t.__class__ is str and t in KNOWN_TYPES:
@@ -99,8 +113,9 @@ def _deeper_than(obj: Any, limit: int, _scalars: frozenset = _SCALAR_TYPES,
                  _containers: tuple = (dict, list)) -> bool:
     """True when ``obj`` nests dicts/lists more than ``limit`` levels (iterative: no recursion limit).
 
-    Runs on every API row: plain JSON scalars (most values) are skipped with one
-    set lookup of their exact type, ``isinstance`` only runs for the rest.
+    Runs on the rows the fast path of :mod:`.normalize` does not take: plain JSON
+    scalars (most values) are skipped with one set lookup of their exact type,
+    ``isinstance`` only runs for the rest.
     """
     stack = [(obj, 1)]
     while stack:
@@ -113,6 +128,13 @@ def _deeper_than(obj: Any, limit: int, _scalars: frozenset = _SCALAR_TYPES,
             if isinstance(v, _containers):
                 stack.append((v, d + 1))
     return False
+
+
+def _too_deep(obj: Dict[str, Any], location: str) -> Optional[Rejected]:
+    """The depth rejection of ``obj``, or ``None`` when it is not too deep."""
+    if _deeper_than(obj, MAX_NESTING):
+        return Rejected(f"value nested deeper than {MAX_NESTING} levels", location, _deep_preview(obj))
+    return None
 
 
 def _deep_preview(obj: Any) -> str:

@@ -744,7 +744,7 @@ def _plan_for(keys: Tuple[Any, ...]) -> Optional[_Plan]:
     return plan
 
 
-def _fast(obj: Dict[str, Any], plan: _Plan, warnings: List[str], location: str,
+def _fast(obj: Dict[str, Any], plan: _Plan, warnings: List[str], location: str, shallow: bool = False,
           _types: frozenset = KNOWN_TYPES, _ops: frozenset = KNOWN_OPERATIONS,
           _str: type = str, _int: type = int, _list: type = list, _dict: type = dict,
           ) -> Optional[Dict[str, Any]]:
@@ -753,18 +753,22 @@ def _fast(obj: Dict[str, Any], plan: _Plan, warnings: List[str], location: str,
     Returns ``None`` when a value has an unexpected type (the general path then
     handles the whole row). Kind codes are literals here for speed: 3 Severity,
     4 ATags, 5 Owner, 6 ExecEvent, 7 EventData (8 Type, 9 Operation).
+
+    ``shallow=True`` also returns ``None`` (before coercing it) when a structured
+    field holds a JSON object/array that itself holds an object or array. A
+    result then proves ``obj`` nests at most two levels: the string and integer
+    fields were checked to be ``str``/``int``, every structured one is a scalar
+    or a list/dict of scalars.
     """
     svals = plan.str_get(obj)
     try:
         "".join(svals)  # C-level check that every string-kind value is a str
     except TypeError:
         return None
-    ivals = plan.int_get(obj)
-    for v in ivals:
-        if v.__class__ is not _int:
+    for v in plan.int_get(obj):
+        # not an int, or a Timestamp in ms/us, a negative or huge number: the general path decides
+        if v.__class__ is not _int or v < 0 or v >= 100_000_000_000:
             return None
-    if ivals and (max(ivals) >= 100_000_000_000 or min(ivals) < 0):
-        return None  # Timestamp in ms/us, a negative or huge number: the general path decides
     out = obj.copy()
     if "" in svals:
         str_keys = plan.str_keys
@@ -826,8 +830,18 @@ def _fast(obj: Dict[str, Any], plan: _Plan, warnings: List[str], location: str,
                 else:
                     out[k] = v.copy()
                     continue
+        if shallow and isinstance(v, (dict, list)) and _nests(v):
+            return None  # may nest to any depth: the caller checks that first
         _fix(out, k, kind, v, warnings, location)
     return out
+
+
+def _nests(v: Any) -> bool:
+    """True when the dict/list ``v`` holds a dict or list (it may then nest to any depth)."""
+    for x in (v.values() if isinstance(v, dict) else v):
+        if isinstance(x, (dict, list)):
+            return True
+    return False
 
 
 def _fix(out: Dict[str, Any], key: str, kind: int, v: Any, warnings: List[str], location: str) -> None:
@@ -926,21 +940,46 @@ def normalize(obj: Dict[str, Any], location: str = "") -> ParsedEvent:
             raise ParseError(f"expected a JSON object, got a JSON {_jtype(obj)}", location)
     if not obj:
         raise ParseError("empty JSON object: no KubeArmor field", location)
+    ev = _normalize_fast(obj, location, False)
+    if ev is not None:
+        return ev
     warnings: List[str] = []
-    fields = None
+    fields = _general(obj, warnings, location)
+    if _KA_FIELDS.isdisjoint(fields):
+        raise _no_field_error(obj, location)
+    _check_time(fields, warnings)
+    return ParsedEvent(fields, obj, location, warnings)
+
+
+def _normalize_fast(obj: Dict[str, Any], location: str, shallow: bool = True) -> Optional[ParsedEvent]:
+    """:func:`normalize` of a non-empty dict by the fast path only; ``None`` when that path does not apply.
+
+    With ``shallow`` (the default), a result also means ``obj`` nests at most two
+    levels (see :func:`_fast`), so :func:`~.envelopes.parse_object` needs no depth
+    check for it. ``None`` means nothing was done: call :func:`normalize`. Raises
+    :class:`ParseError` like :func:`normalize` (no KubeArmor field with a value).
+    """
     plan = _plan_for(tuple(obj))
-    if plan is not None:
-        fields = _fast(obj, plan, warnings, location)
-        if fields is not None:
-            if not plan.has_int and _KA_FIELDS.isdisjoint(fields):
-                raise _no_field_error(obj, location)
+    if plan is None:
+        return None
+    warnings: List[str] = []
+    fields = _fast(obj, plan, warnings, location, shallow)
     if fields is None:
-        del warnings[:]
-        fields = _general(obj, warnings, location)
-        if _KA_FIELDS.isdisjoint(fields):
-            raise _no_field_error(obj, location)
-    # event time. With a Timestamp only a cheap shape check of UpdatedTime (the full
-    # parse happens once, in event_time() or the mapper); without one, parse to know.
+        return None
+    if not plan.has_int and _KA_FIELDS.isdisjoint(fields):
+        raise _no_field_error(obj, location)
+    ut = fields.get("UpdatedTime")
+    if "Timestamp" not in fields or (ut is not None and not (len(ut) >= 19 and ut[4] == "-" and ut[13] == ":")):
+        _check_time(fields, warnings)  # the common case (Timestamp and a well-shaped UpdatedTime) needs nothing
+    return ParsedEvent(fields, obj, location, warnings)
+
+
+def _check_time(fields: Dict[str, Any], warnings: List[str]) -> None:
+    """Warn about a missing or unreadable event time.
+
+    With a Timestamp only a cheap shape check of UpdatedTime (the full parse
+    happens once, in event_time() or the mapper); without one, parse to know.
+    """
     ut = fields.get("UpdatedTime")
     if "Timestamp" in fields:
         if ut is not None and not (len(ut) >= 19 and ut[4] == "-" and ut[13] == ":") and parse_time(ut) is None:
@@ -956,7 +995,6 @@ def normalize(obj: Dict[str, Any], location: str = "") -> ParsedEvent:
             iso = fields.get("UpdatedTimeISO")
             if iso is None or parse_time(iso) is None:
                 warnings.append(NO_EVENT_TIME_WARNING)
-    return ParsedEvent(fields, obj, location, warnings)
 
 
 def _no_field_error(obj: Dict[Any, Any], location: str) -> ParseError:

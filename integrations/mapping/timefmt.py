@@ -18,11 +18,15 @@ from typing import Any, Dict, Optional, Tuple
 
 _UTC = timezone.utc
 _EPOCH = datetime(1970, 1, 1, tzinfo=_UTC)
-#: KubeArmor's own form, already canonical: only its epoch needs computing
-_CANONICAL = re.compile(r"(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{6})Z", re.ASCII)
+#: date and time of KubeArmor's own form ``YYYY-MM-DDTHH:MM:SS.ffffffZ``, which is already
+#: canonical: only its epoch needs computing
+_CANONICAL_HEAD = re.compile(r"(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2}):(\d{2})", re.ASCII)
 #: "YYYY-MM-DD" -> epoch seconds of that midnight (None: not a date); bounded
 _DAYS: Dict[str, Optional[int]] = {}
 _DAYS_MAX = 4096
+#: "YYYY-MM-DDTHH:MM:SS" -> epoch seconds (None: not a valid canonical second); bounded
+_SECOND_EPOCH: Dict[str, Optional[int]] = {}
+_MISS = object()
 
 
 def epoch_seconds(value: Any) -> Optional[float]:
@@ -83,21 +87,42 @@ def _day_epoch(day: str) -> Optional[int]:
     return out
 
 
-def _canonical(value: str) -> Optional[Tuple[str, float]]:
-    """``YYYY-MM-DDTHH:MM:SS.ffffffZ``: the text is its own ISO form; epoch from integer parts.
-
-    Same result as the datetime route (``total_seconds`` divides integer
-    microseconds by 10**6 too), without a parse and a strftime per event.
-    """
-    m = _CANONICAL.fullmatch(value)
-    if m is None or value[0] == "0":
+def _second_epoch(head: str) -> Optional[int]:
+    """Epoch seconds of ``YYYY-MM-DDTHH:MM:SS`` (UTC), ``None`` when not a valid canonical second."""
+    m = _CANONICAL_HEAD.fullmatch(head)
+    if m is None or head[0] == "0":
         return None  # years before 1000: strftime("%Y") does not pad them, the slow route decides
-    ymd, hh, mm, ss, us = m.groups()
+    ymd, hh, mm, ss = m.groups()
     day = _day_epoch(ymd)
     h, mi, sec = int(hh), int(mm), int(ss)
     if day is None or h > 23 or mi > 59 or sec > 59:
         return None
-    return value, ((day + h * 3600 + mi * 60 + sec) * 1_000_000 + int(us)) / 1_000_000
+    return day + h * 3600 + mi * 60 + sec
+
+
+def _canonical(value: str, _miss: Any = _MISS) -> Optional[Tuple[str, float]]:
+    """``YYYY-MM-DDTHH:MM:SS.ffffffZ``: the text is its own ISO form; epoch from integer parts.
+
+    Same result as the datetime route (``total_seconds`` divides integer
+    microseconds by 10**6 too), without a parse and a strftime per event. Events
+    of one burst share their second: its validity and epoch are cached, only
+    the fraction is checked per event.
+    """
+    if len(value) != 27 or value[19] != "." or value[26] != "Z":
+        return None
+    us = value[20:26]
+    if not (us.isdigit() and us.isascii()):
+        return None
+    head = value[:19]
+    base = _SECOND_EPOCH.get(head, _miss)
+    if base is _miss:
+        base = _second_epoch(head)
+        if len(_SECOND_EPOCH) >= _DAYS_MAX:
+            _SECOND_EPOCH.clear()
+        _SECOND_EPOCH[head] = base
+    if base is None:
+        return None
+    return value, (base * 1_000_000 + int(us)) / 1_000_000
 
 
 #: "YYYY-MM-DDTHH:MM:SS" -> whether it is a valid canonical second (bounded)
