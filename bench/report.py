@@ -41,6 +41,34 @@ def _ratio(a: Optional[Dict[str, Any]], b: Optional[Dict[str, Any]]) -> Optional
     return a["events_per_cpu_s"] / b["events_per_cpu_s"]
 
 
+def _bounds(micro: Dict[str, Any], breakdown: Dict[str, float], per_cpu: Dict[str, Optional[float]],
+            ) -> Dict[str, Dict[str, Any]]:
+    """For each speed target, the best any implementation of this output reaches, measured in this run.
+
+    * map_ecs: the ``literal`` row (the same document from one dict literal, no
+      logic): no pure-Python mapper of this document is faster;
+    * map_cim: decode + normalise alone (stages of the breakdown), before any mapping or encoding;
+    * e2e_file, e2e_hec (both map to ECS): ``e2e_raw``, the poller with every step but the
+      mapping (e2e_es in pipeline mode does not map: no bound of this kind).
+    """
+    out: Dict[str, Dict[str, Any]] = {}
+    lit = _ratio(micro.get("literal"), micro.get("floor"))
+    if lit is not None:
+        out["map_ecs/floor"] = {"value": lit, "by": "literal"}
+    lit_naive = _ratio(micro.get("literal"), micro.get("naive"))
+    if lit_naive is not None:
+        out["map_ecs/naive"] = {"value": lit_naive, "by": "literal"}
+    floor = micro.get("floor")
+    parse_us = (breakdown or {}).get("decode", 0.0) + (breakdown or {}).get("normalize", 0.0)
+    if floor and floor.get("us_per_event") and parse_us > 0:
+        out["map_cim/floor"] = {"value": floor["us_per_event"] / parse_us, "by": "decode+normalize"}
+    raw = per_cpu.get("e2e_raw")
+    if raw:
+        for key in ("e2e_file", "e2e_hec"):
+            out[key] = {"value": raw, "by": "e2e_raw"}
+    return out
+
+
 def build(meta: Dict[str, Any], inputs: Dict[str, Any], micro: Dict[str, Any], breakdown: Dict[str, float],
           e2e: Dict[str, Any], rss: Optional[Dict[str, Any]], profile: Dict[str, Any]) -> Dict[str, Any]:
     """Assemble the JSON result."""
@@ -60,13 +88,15 @@ def build(meta: Dict[str, Any], inputs: Dict[str, Any], micro: Dict[str, Any], b
     per_wall = {r: (e2e[r]["events_per_wall_s"] if r in e2e else None) for r in rows}
     peak = rss["peak_rss_mb"] if rss else None
     values: Dict[str, Any] = {**ratios, **per_cpu, "peak_rss_mb": peak}
+    bounds = _bounds(micro, breakdown, per_cpu)
     targets = []
     for text, key, op, goal in TARGETS:
         measured = values.get(key)
         met: Optional[bool] = None
         if measured is not None and not (key == "peak_rss_mb" and rss and rss["events"] < RSS_TARGET_EVENTS):
             met = measured >= goal if op == ">=" else measured <= goal
-        targets.append({"target": text, "metric": key, "goal": goal, "measured": measured, "met": met})
+        targets.append({"target": text, "metric": key, "goal": goal, "measured": measured, "met": met,
+                        "bound": bounds.get(key)})
     ok = all(v.get("ok", True) for v in e2e.values()) and (rss is None or rss.get("ok", False))
     return {
         "meta": meta,
@@ -168,7 +198,13 @@ def table(result: Dict[str, Any]) -> str:
             shown = f"{measured:.1f} MB"
             if result.get("rss_events") and result["rss_events"] < RSS_TARGET_EVENTS:
                 shown += f" (only {result['rss_events']:,} events)"
-        out.append(f"  {t['target']:<48} {shown:>22}  {met}")
+        bound = t.get("bound")
+        limit = ""
+        if bound and t["met"] is False:
+            v = bound["value"]
+            limit = f"  (no faster than {bound['by']} here: {v:.3f})" if v < 100 else \
+                f"  (no faster than {bound['by']} here: {v:,.0f})"
+        out.append(f"  {t['target']:<48} {shown:>22}  {met}{limit}")
     prof = result.get("profile") or {}
     if prof:
         from bench.profile import format_summary

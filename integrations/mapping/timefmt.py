@@ -100,13 +100,11 @@ def _second_epoch(head: str) -> Optional[int]:
     return day + h * 3600 + mi * 60 + sec
 
 
-def _canonical(value: str, _miss: Any = _MISS) -> Optional[Tuple[str, float]]:
-    """``YYYY-MM-DDTHH:MM:SS.ffffffZ``: the text is its own ISO form; epoch from integer parts.
+def _second_base(value: str, _miss: Any = _MISS) -> Optional[int]:
+    """Epoch seconds of the second of a valid ``YYYY-MM-DDTHH:MM:SS.ffffffZ``, else ``None``.
 
-    Same result as the datetime route (``total_seconds`` divides integer
-    microseconds by 10**6 too), without a parse and a strftime per event. Events
-    of one burst share their second: its validity and epoch are cached, only
-    the fraction is checked per event.
+    Events of one burst share their second: its validity and epoch are cached,
+    only the shape and the fraction are checked per event.
     """
     if len(value) != 27 or value[19] != "." or value[26] != "Z":
         return None
@@ -120,34 +118,24 @@ def _canonical(value: str, _miss: Any = _MISS) -> Optional[Tuple[str, float]]:
         if len(_SECOND_EPOCH) >= _DAYS_MAX:
             _SECOND_EPOCH.clear()
         _SECOND_EPOCH[head] = base
+    return base  # type: ignore[no-any-return]
+
+
+def _canonical(value: str) -> Optional[Tuple[str, float]]:
+    """``YYYY-MM-DDTHH:MM:SS.ffffffZ``: the text is its own ISO form; epoch from integer parts.
+
+    Same result as the datetime route (``total_seconds`` divides integer
+    microseconds by 10**6 too), without a parse and a strftime per event.
+    """
+    base = _second_base(value)
     if base is None:
         return None
-    return value, (base * 1_000_000 + int(us)) / 1_000_000
-
-
-#: "YYYY-MM-DDTHH:MM:SS" -> whether it is a valid canonical second (bounded)
-_SECONDS: Dict[str, bool] = {}
+    return value, (base * 1_000_000 + int(value[20:26])) / 1_000_000
 
 
 def is_canonical(value: str) -> bool:
-    """True when ``value`` is a valid ``YYYY-MM-DDTHH:MM:SS.ffffffZ``: its own ISO output form.
-
-    Events of one burst share their second, so the date/time validity is cached
-    per second and only the fraction is checked per event.
-    """
-    if len(value) != 27 or value[19] != "." or value[26] != "Z":
-        return False
-    frac = value[20:26]
-    if not (frac.isdigit() and frac.isascii()):
-        return False
-    head = value[:19]
-    ok = _SECONDS.get(head)
-    if ok is None:
-        ok = _canonical(head + ".000000Z") is not None
-        if len(_SECONDS) >= _DAYS_MAX:
-            _SECONDS.clear()
-        _SECONDS[head] = ok
-    return ok
+    """True when ``value`` is a valid ``YYYY-MM-DDTHH:MM:SS.ffffffZ``: its own ISO output form."""
+    return _second_base(value) is not None
 
 
 def parse_time(value: Any) -> Optional[Tuple[str, float]]:
