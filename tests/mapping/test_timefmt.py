@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -57,3 +58,16 @@ def test_is_canonical_means_its_own_iso_form(text: str) -> None:
     elif len(text) == 27 and text[10:11] == "T":
         hit = _slow(text)
         assert hit is None or hit[0] != text
+
+
+def test_now_iso_formats_at_most_once_per_millisecond(monkeypatch) -> None:
+    clock = iter([1_700_000_000.1000004, 1_700_000_000.1004, 1_700_000_000.1012, 1_700_000_000.0995])
+    monkeypatch.setattr(timefmt, "time", SimpleNamespace(time=lambda: next(clock)))
+    monkeypatch.setattr(timefmt, "_last_now", [None, None])
+    first = timefmt.now_iso()
+    assert first == ("2023-11-14T22:13:20.100000Z", 1_700_000_000.1000004)
+    assert timefmt.now_iso() is first  # 0.4 ms later: the same pair
+    later = timefmt.now_iso()  # 1.2 ms later: formatted again
+    assert later == ("2023-11-14T22:13:20.101200Z", 1_700_000_000.1012)
+    # the clock stepped back: formatted again, never a time ahead of the clock
+    assert timefmt.now_iso() == ("2023-11-14T22:13:20.099500Z", 1_700_000_000.0995)
