@@ -42,10 +42,10 @@ normalisation (the ``_source``, the page element, the sidekick ``Detail`` with
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from ..errors import ParseError
-from ..model import KUBEARMOR_FIELDS, ParseResult, Rejected
+from ..model import KUBEARMOR_FIELDS, ParsedEvent, ParseResult, Rejected
 from .normalize import KNOWN_TYPES, _jtype, _normalize_fast, _short, normalize
 
 __all__ = ["parse_object", "MAX_ENVELOPE_DEPTH"]
@@ -74,36 +74,39 @@ def parse_object(obj: Any, location: str) -> List[ParseResult]:
     """Already-decoded JSON (an event, an envelope, an API page or a list of them)
     -> a list of :class:`ParsedEvent` / :class:`Rejected`, in order. Never raises
     for bad input."""
-    # Hot path: a plain event with a known Type and only canonical keys. When the fast
-    # path takes it, it nests at most two levels, so the depth check below would pass:
-    # it is skipped. Any other outcome gets exactly the checks in their usual order.
+    known = False
     if obj.__class__ is dict:
         t = obj.get("Type")
-        if t is not None and t.__class__ is str and t in KNOWN_TYPES:
-            try:
-                ev = _normalize_fast(obj, location)
-            except ParseError as e:
-                return [_too_deep(obj, location) or Rejected(e.reason, location, obj)]
-            except Exception as e:  # noqa: BLE001 - a parser bug must not stop the stream
-                return [_too_deep(obj, location) or
-                        Rejected(f"internal error while normalising: {type(e).__name__}: {e}", location, obj)]
-            if ev is not None:
-                return [ev]
+        known = t is not None and t.__class__ is str and t in KNOWN_TYPES
+    if known:
+        # Hot path: a plain event with a known Type and only canonical keys. When the fast
+        # path takes it, it nests at most two levels, so the depth check below would pass:
+        # it is skipped. Any other outcome gets exactly the checks in their usual order.
+        done = _normalized(_normalize_fast, obj, location, depth_first=True)
+        if done is not None:
+            return done
     # Already-decoded values never went through the stream reader's depth check.
     if (obj.__class__ is dict or obj.__class__ is list) and _deeper_than(obj, MAX_NESTING):
         return [Rejected(f"value nested deeper than {MAX_NESTING} levels", location, _deep_preview(obj))]
-    if obj.__class__ is dict:
-        t = obj.get("Type")
-        if t is not None and t.__class__ is str and t in KNOWN_TYPES:
-            try:
-                return [normalize(obj, location)]
-            except ParseError as e:
-                return [Rejected(e.reason, location, obj)]
-            except Exception as e:  # noqa: BLE001 - a parser bug must not stop the stream
-                return [Rejected(f"internal error while normalising: {type(e).__name__}: {e}", location, obj)]
+    if known:
+        return _normalized(normalize, obj, location, depth_first=False)  # type: ignore[return-value]
     out: List[ParseResult] = []
     _collect(obj, location, out, 0)
     return out
+
+
+def _normalized(fn: Callable[[Dict[str, Any], str], Optional[ParsedEvent]], obj: Dict[str, Any], location: str,
+                depth_first: bool) -> Optional[List[ParseResult]]:
+    """``[fn(obj)]``, or its rejection; None when ``fn`` declines. With ``depth_first``
+    (the depth check has not run yet), a too-deep value is rejected as such first."""
+    try:
+        ev = fn(obj, location)
+    except ParseError as e:
+        return [(depth_first and _too_deep(obj, location)) or Rejected(e.reason, location, obj)]
+    except Exception as e:  # noqa: BLE001 - a parser bug must not stop the stream
+        return [(depth_first and _too_deep(obj, location)) or
+                Rejected(f"internal error while normalising: {type(e).__name__}: {e}", location, obj)]
+    return None if ev is None else [ev]
 
 
 _SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
