@@ -44,21 +44,21 @@ def test_reads_at_most_depth_ahead_and_stops_on_early_exit() -> None:
         finally:
             closed.set()
 
+    def settled(n: int) -> int:
+        # wait (bounded) until the worker has asked for n items, then give it time to ask for more
+        deadline = time.monotonic() + 5
+        while len(produced) < n and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.3)
+        return len(produced)
+
     it = Prefetcher(source(), depth=2)
     assert next(it) == 0
-    deadline = time.monotonic() + 5
-    while len(produced) < 3 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    time.sleep(0.3)
     # one handed out and exactly two read ahead: the worker does not ask for a
     # third page and then hold it while it waits for room (a page is ~13 MB decoded)
-    assert len(produced) == 3
+    assert settled(3) == 3
     assert next(it) == 1
-    deadline = time.monotonic() + 5
-    while len(produced) < 4 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    time.sleep(0.3)
-    assert len(produced) == 4
+    assert settled(4) == 4
     it.close()
     assert closed.wait(5), "the source generator was not closed"
     assert len(produced) == 4
