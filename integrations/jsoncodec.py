@@ -44,9 +44,8 @@ if _orjson is not None:
             return _stdlib_dumps(obj, sort_keys)
 
     def dumps_kept(obj: Any) -> bytes:
-        """:func:`dumps` for bytes a sink keeps for a whole batch: an exact-size copy
-        (orjson's result sits in its growth buffer, ~4x the text; see :func:`dumps_line`)."""
-        return bytes(memoryview(dumps(obj)))
+        """:func:`dumps` for bytes a sink keeps for a whole batch (see :func:`owned`)."""
+        return owned(dumps(obj))
 
     def dumps_line(obj: Any) -> bytes:
         """Compact UTF-8 JSON bytes plus ``\\n`` (one NDJSON line) that own exactly their size.
@@ -75,6 +74,16 @@ else:  # pragma: no cover
     def dumps_line(obj: Any) -> bytes:
         """Compact UTF-8 JSON bytes plus ``\\n`` (one NDJSON line)."""
         return _stdlib_dumps(obj) + b"\n"
+
+
+def owned(data: bytes) -> bytes:
+    """An exact-size copy of ``data``.
+
+    orjson returns its growth buffer: a 4 KB document sits in a 16 KB block, a
+    124-byte bulk header in a 4.5 KB one. Bytes kept for a whole batch are
+    copied (about 0.3 us for 4 KB) so the batch holds what it sends.
+    """
+    return bytes(memoryview(data))
 
 
 def dumps_str(obj: Any, sort_keys: bool = False) -> str:

@@ -968,9 +968,7 @@ def _normalize_fast(obj: Dict[str, Any], location: str, shallow: bool = True) ->
         return None
     if not plan.has_int and _KA_FIELDS.isdisjoint(fields):
         raise _no_field_error(obj, location)
-    ut = fields.get("UpdatedTime")
-    if "Timestamp" not in fields or (ut is not None and not (len(ut) >= 19 and ut[4] == "-" and ut[13] == ":")):
-        _check_time(fields, warnings)  # the common case (Timestamp and a well-shaped UpdatedTime) needs nothing
+    _check_time(fields, warnings)
     return ParsedEvent(fields, obj, location, warnings)
 
 

@@ -589,15 +589,6 @@ def _ecs_source(mapper: Any, type_key: Any, op_key: Any,
     return _HELPERS + "\n" + src + "\n", g.consts
 
 
-def _emit_cim_writes(g: _Gen, targets: Sequence[str], v: str, depth: int, written: Set[str]) -> None:
-    """Write ``v`` to the CIM fields ``targets``; one already written by an earlier rule is kept."""
-    for t in targets:
-        if t in written:
-            g.emit(f"if {t!r} not in rec: rec[{t!r}] = {v}", depth + 1)
-        else:
-            g.emit(f"rec[{t!r}] = {v}", depth + 1)
-
-
 def _cim_source(mapper: Any, type_key: Any, op_key: Any,
                 memos: Optional[Dict[str, Dict[Any, Any]]] = None) -> Tuple[str, Dict[str, Any]]:
     g = _Gen(mapper, type_key, op_key, "cim", memos)
@@ -634,7 +625,11 @@ def _cim_source(mapper: Any, type_key: Any, op_key: Any,
         v, depth = opened
         if v == "v":
             g.emit("if v.__class__ in _OWNED: v = _copy(v)", depth + 1)
-        _emit_cim_writes(g, pending, v, depth, written)
+        for t in pending:
+            if t in written:
+                g.emit(f"if {t!r} not in rec: rec[{t!r}] = {v}", depth + 1)
+            else:
+                g.emit(f"rec[{t!r}] = {v}", depth + 1)
         written.update(pending)
     g.emit("et = []", 1)
     g.emit("tg = []", 1)

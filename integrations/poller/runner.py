@@ -312,7 +312,6 @@ class Poller:
             filters=s.filters, log_type=s.log_type, component=s.component, max_pages=s.max_pages,
         )
         view = self.view
-        mapper = self.mapper
         n_pages = 0
         last_is_last = True
         with contextlib.ExitStack() as stack:
@@ -321,11 +320,11 @@ class Poller:
             for page in pages:
                 n_pages += 1
                 last_is_last = page.is_last
-                self._page(state, window, page, view, mapper, pending, pending_ids, summary)
+                self._page(state, window, page, view, pending, pending_ids, summary)
         self._flush(state, window, pending, pending_ids, summary)
         return not (s.max_pages is not None and n_pages >= s.max_pages and not last_is_last)
 
-    def _page(self, state: State, window: Tuple[int, int], page: Any, view: Any, mapper: Mapper,
+    def _page(self, state: State, window: Tuple[int, int], page: Any, view: Any,
               pending: List[Delivery], pending_ids: Dict[str, int], summary: RunSummary) -> None:
         """Parse, map and batch the rows of one API page (flushing full batches to the sink)."""
         s = self.settings
@@ -345,13 +344,13 @@ class Poller:
                         continue
                     self._dead_letter_row(state, window, rid, window[1], item.to_dead_letter(), summary)
                     continue
-                self._accept(item, view, mapper, state, window, pending, pending_ids, summary)
+                self._accept(item, view, state, window, pending, pending_ids, summary)
                 if len(pending) >= s.batch_size:
                     self._flush(state, window, pending, pending_ids, summary)
         if self.progress is not None:
             self.progress(summary)
 
-    def _accept(self, ev: ParsedEvent, view: Any, mapper: Mapper, state: State, window: Tuple[int, int],
+    def _accept(self, ev: ParsedEvent, view: Any, state: State, window: Tuple[int, int],
                 pending: List[Delivery], pending_ids: Dict[str, int], summary: RunSummary) -> None:
         fields = ev.fields
         eid = compute_event_id(fields)

@@ -128,7 +128,7 @@ if _OrjsonSerializer is not None:
         """
 
         def json_dumps(self, data: Any) -> bytes:
-            return bytes(memoryview(super().json_dumps(data)))
+            return jsoncodec.owned(super().json_dumps(data))
 
     _FastSerializer: Any = KeptOrjsonSerializer
 else:  # pragma: no cover
